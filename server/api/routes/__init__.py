@@ -1,0 +1,1 @@
+"""One module per resource; each route is thin and calls a service."""

@@ -1,0 +1,63 @@
+"""The services of one server process, built once by the app factory and shared by routes and workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from freshtap.clock import Clock
+from freshtap.server.ingest.service import IngestService
+from freshtap.server.metrics import Metrics
+from freshtap.server.payments.provider import PaymentProvider
+from freshtap.server.payments.sandbox import SandboxProvider
+from freshtap.server.security.credentials import CredentialVerifier
+from freshtap.server.services.catalog import CatalogService
+from freshtap.server.services.orders import OrderService
+from freshtap.server.services.publisher import FridgePublisher
+from freshtap.server.store.db import session_factory
+from freshtap.settings import Settings
+
+__all__ = ["Services", "build_services"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    sessions: Callable[[], Session]
+    metrics: Metrics
+    verifier: CredentialVerifier
+    publisher: FridgePublisher
+    payments: PaymentProvider
+    catalog: CatalogService
+    orders: OrderService
+    ingest: IngestService
+
+
+def build_services(
+    settings: Settings,
+    clock: Clock,
+    engine: Engine,
+    publisher: FridgePublisher,
+    payments: PaymentProvider | None = None,
+) -> Services:
+    sessions = session_factory(engine)
+    metrics = Metrics()
+    provider = payments or SandboxProvider(sessions, clock)
+    return Services(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        sessions=sessions,
+        metrics=metrics,
+        verifier=CredentialVerifier(sessions),
+        publisher=publisher,
+        payments=provider,
+        catalog=CatalogService(sessions, clock),
+        orders=OrderService(sessions, clock, provider, publisher, metrics),
+        ingest=IngestService(sessions, clock, settings, publisher, metrics),
+    )

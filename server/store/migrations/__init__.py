@@ -1,0 +1,1 @@
+"""Alembic migrations of the freshtap schema (run with `freshtap.server.store.migrate`)."""

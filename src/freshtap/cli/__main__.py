@@ -1,0 +1,5 @@
+"""`python -m freshtap.cli`."""
+
+from freshtap.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""`freshtap simulate`: a simulated fleet against a running server, through MQTT and HTTP only."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from typing import Annotated
+
+import typer
+
+from freshtap.clock import AcceleratedClock
+
+
+def simulate(
+    api: Annotated[str, typer.Option(help="Base URL of the running server.")] = "http://127.0.0.1:8000",
+    fridges: Annotated[int, typer.Option(min=1, max=10_000)] = 10,
+    speed: Annotated[float, typer.Option(min=1)] = 600,
+    duration: Annotated[float | None, typer.Option(min=1, help="Real seconds to run.")] = None,
+    seed: Annotated[int, typer.Option()] = 7,
+    payment_method: Annotated[str, typer.Option()] = "pm_sandbox_ok",
+) -> None:
+    """Provision N fridges in FRESHTAP_DATABASE_URL and run them against FRESHTAP_MQTT_URL and --api."""
+    from freshtap.cli.admin import _sessions, advertised_mqtt_url
+    from freshtap.server.services import accounts
+    from freshtap.settings import Settings
+    from freshtap.simulator import Fleet, SimFridge
+
+    settings = Settings()
+    sessions = _sessions(settings)
+    clock = AcceleratedClock(speed)
+    sims = []
+    for index in range(fridges):
+        made = accounts.provision_fridge(
+            sessions, clock, household_name=f"simulated household {index + 1}", payment_method=payment_method
+        )
+        sims.append(SimFridge(made.fridge_id, made.username, made.password))
+    fleet = Fleet(sims, advertised_mqtt_url(settings), api, clock, seed=seed)
+    fleet.start()
+    typer.echo(f"simulating {fridges} fridges at x{speed:g}; Ctrl-C to stop")
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    started = time.monotonic()
+    while not done.wait(1.0):
+        if duration is not None and time.monotonic() - started >= duration:
+            break
+    fleet.stop()
+    typer.echo(repr(fleet.stats))
