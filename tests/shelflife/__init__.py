@@ -1,0 +1,1 @@
+"""Shelf-life lane: reference data, model rules and properties, run-out, public API."""
