@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python scripts/typecheck_tree.py >/dev/null
 	$(BIN)/mypy
 
 test: lint

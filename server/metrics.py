@@ -42,8 +42,11 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        def reader(kind: str) -> Callable[[], float]:
+            return lambda: float(read().get(kind, 0))
+
         for kind in ("auth_refused", "publish_denied", "subscribe_denied", "oversized"):
-            gauge.labels(kind=kind).set_function(lambda kind=kind: float(read().get(kind, 0)))
+            gauge.labels(kind=kind).set_function(reader(kind))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

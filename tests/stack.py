@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import subprocess
 import sys
 import time
@@ -77,7 +78,8 @@ class Stack:
             self.mqtt_port = free_port()
             conf_dir = self.workdir / "mosquitto"
             subprocess.run(
-                [FRESHTAP, "admin", "mosquitto-config", str(conf_dir), "--port", str(self.mqtt_port)],
+                [FRESHTAP, "admin", "mosquitto-config", str(conf_dir), "--port", str(self.mqtt_port),
+                 "--user", pwd.getpwuid(os.getuid()).pw_name],
                 env=self.env, check=True, capture_output=True, timeout=60,
             )
             self.mosquitto = subprocess.Popen(

@@ -17,6 +17,7 @@ __all__ = [
     "ItemView",
     "LiveProposal",
     "NewProposal",
+    "TriggerKind",
     "OfferRule",
     "ProposalPlan",
     "in_quiet_hours",

@@ -39,7 +39,7 @@ def parse_mqtt_url(url: str) -> MqttEndpoint:
     return MqttEndpoint(parts.hostname, parts.port or 1883)
 
 
-Handler = Callable[[str, bytes], object]
+Handler = Callable[[str, bytes | bytearray], object]
 
 
 class MqttLink:

@@ -79,7 +79,8 @@ class IngestService:
         self._publisher = publisher
         self._metrics = metrics
 
-    def handle(self, topic: str, payload: bytes) -> IngestOutcome:
+    def handle(self, topic: str, payload: bytes | bytearray) -> IngestOutcome:
+        payload = bytes(payload)
         try:
             message = decode(topic, payload)
         except ContractViolation as violation:

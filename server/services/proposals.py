@@ -8,6 +8,7 @@ live list changed; `publish_offers` then sends the whole live list, retained, to
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
@@ -25,7 +26,7 @@ from freshtap.contract import (
     encode,
 )
 from freshtap.settings import Settings
-from freshtap.server.domain.offers import ItemView, LiveProposal, OfferRule, plan_proposals
+from freshtap.server.domain.offers import ItemView, LiveProposal, OfferRule, TriggerKind, plan_proposals
 from freshtap.server.services.freshness import refresh_item_freshness, temperature_history
 from freshtap.server.services.publisher import FridgePublisher
 from freshtap.server.store.ids import new_id
@@ -103,7 +104,7 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
             product_id=offer.product_id,
             match_gtin=offer.match_gtin,
             match_category=offer.match_category,
-            trigger_kind=offer.trigger_kind,  # type: ignore[arg-type]
+            trigger_kind=cast(TriggerKind, offer.trigger_kind),
             within_hours=offer.trigger_within_hours,
             below=offer.trigger_below,
             price_minor=offer.price_minor if offer.price_minor is not None else product.price_minor,
@@ -121,7 +122,7 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
     live = [LiveProposal(p.id, p.item_id, p.offer_id, _aware(p.expires_at)) for p in live_rows]
     week_ago = now - timedelta(days=7)
     counts = dict(
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             select(Proposal.offer_id, func.count())
             .where(Proposal.household_id == fridge.household_id, col(Proposal.created_at) >= week_ago)
             .group_by(Proposal.offer_id)
@@ -178,7 +179,7 @@ def live_offers_message(session: Session, fridge_id: str, now: datetime) -> Offe
             product=OfferProduct(gtin=product.gtin, name=product.name),
             merchant=OfferMerchant(id=merchant.id, name=merchant.name),
             price=Money(amount_minor=p.price_minor, currency=p.currency),
-            reason=OfferReason(kind=p.reason_kind, text=p.reason_text),  # type: ignore[arg-type]
+            reason=OfferReason(kind=cast(TriggerKind, p.reason_kind), text=p.reason_text),
             expires_at=_aware(p.expires_at),
         )
         for p, product, merchant in rows

@@ -318,7 +318,7 @@ class NoticeBody(BaseModel):
 
 
 class _Envelope(_Strict):
-    v: Literal[1]
+    v: Literal[1] = 1
     fridge_id: FridgeId
     seq: int | None = Field(default=None, ge=0, le=2**63 - 1)
     at: UtcDateTime
@@ -392,7 +392,7 @@ class ContractViolation(ValueError):
         self.detail = detail
 
 
-def decode(topic_name: str, payload: bytes) -> Message:
+def decode(topic_name: str, payload: bytes | bytearray) -> Message:
     """Validate one MQTT message against the contract and return it as a model.
 
     Raises `ContractViolation` with a countable reason; never anything else for any input.
@@ -417,7 +417,7 @@ def decode(topic_name: str, payload: bytes) -> Message:
     if kind != CHANNEL_TYPE[channel]:
         raise ContractViolation("wrong_channel", f"type {kind!r} on the {channel.value} topic")
     try:
-        message = _MESSAGE_ADAPTER.validate_json(payload, strict=True)
+        message = _MESSAGE_ADAPTER.validate_json(bytes(payload), strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

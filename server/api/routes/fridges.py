@@ -41,7 +41,7 @@ def inventory(fridge: OwnedFridge, services: ServicesDep) -> InventoryPublic:
             unit=r.unit,
             fill=r.fill,
             compartment=r.compartment,
-            added_at=_aware(r.added_at),  # type: ignore[arg-type]
+            added_at=_aware(r.added_at),
             opened_at=_aware(r.opened_at),
             label_expiry=r.label_expiry,
             expiry_kind=r.expiry_kind,

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 def public(order: Order, provider: str) -> OrderPublic:
     return OrderPublic(
         order_id=order.id,
-        status=order.status,  # type: ignore[arg-type]
+        status=order.status,
         proposal_id=order.proposal_id,
         household_id=order.household_id,
         fridge_id=order.fridge_id,

@@ -77,6 +77,10 @@ def mosquitto_config(
     directory: Path,
     host: Annotated[str, typer.Option(help="Listener address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Listener port.")] = 1883,
+    user: Annotated[
+        str | None, typer.Option(help="User Mosquitto switches to when started as root (must read these files).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Write passwd, acl and mosquitto.conf for every fridge and the server account.
 
@@ -103,8 +107,9 @@ def mosquitto_config(
         role="server",
         fridge_id=None,
     )
-    paths = write_mosquitto_files(directory, [server_account, *found], host, port)
-    typer.echo(json.dumps({"fridges": len(found), "files": [str(p) for p in paths]}))
+    paths = write_mosquitto_files(directory, [server_account, *found], host, port, run_as_user=user)
+    out = {"fridges": len(found), "files": [str(p) for p in paths]}
+    typer.echo(json.dumps(out) if as_json else f"wrote {', '.join(out['files'])} for {len(found)} fridges")
 
 
 @app.command("rotate")

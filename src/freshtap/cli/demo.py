@@ -36,6 +36,11 @@ __all__ = ["demo", "summary_counts"]
 console = Console()
 
 
+# The demo merchant's shelf prices (CNY, minor units) by category; the merchant's own choice.
+_DEMO_PRICES = {"dairy": 1290, "eggs": 1890, "meat": 4590, "poultry": 3290, "seafood": 5990, "produce": 990,
+                "fruit": 1590, "vegetables": 790, "deli": 2490, "bakery": 1190, "beverages": 890}
+
+
 def _merchant_setup(runtime: ServerRuntime) -> None:
     """A merchant lists what the simulated fridges hold, with `expiring` offers, over HTTP."""
     made = accounts.create_merchant(runtime.services.sessions, runtime.clock, "Green Valley Grocers")
@@ -45,7 +50,7 @@ def _merchant_setup(runtime: ServerRuntime) -> None:
             product = api.post(
                 "/api/v1/products",
                 json={"gtin": entry.gtin, "name": entry.name, "category": entry.category,
-                      "price": {"amount_minor": entry.price_minor, "currency": "CNY"}},
+                      "price": {"amount_minor": _DEMO_PRICES.get(entry.category, 1500), "currency": "CNY"}},
             )
             product.raise_for_status()
             api.post(

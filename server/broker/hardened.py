@@ -1,0 +1,213 @@
+"""amqtt 0.12.1's `Broker` with the fixes the embedded broker needs, and its size-checking reader.
+
+These lean on amqtt internals (private methods copied or wrapped from amqtt/broker.py at 0.12.1),
+which is why pyproject pins amqtt exactly; re-read them against amqtt's source on any upgrade.
+
+- **Authenticate before the session lookup.** Upstream looks up (and with clean_session deletes,
+  without it rewrites the credentials of) the stored session of the CONNECT's client id, takes
+  over a connected one, and only then asks the auth plugins. So a CONNECT with a wrong password
+  and a connected client's id wiped that client's subscriptions and kicked it off. Here the
+  fresh CONNECT is authenticated first and a refused one never touches any session.
+- **A CONNECT deadline and a will check.** A socket that sends no complete CONNECT within
+  `connect_timeout` is closed; a will the client may not publish refuses the CONNECT (upstream
+  publishes wills without asking the topic plugins).
+- **Retained messages only for the client's own subscriptions.** On every connect upstream
+  sends the client the retained messages matching every filter that *any* client holds, so a
+  fridge would get other fridges' retained offers and states (and the server's `+` filters
+  match them all).
+- **A bounded offline queue** per persistent session, like Mosquitto's `max_queued_messages`.
+- **Packet size limits** (`GuardedReader`): amqtt reads packets whole, up to 256 MB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from amqtt.adapters import ReaderAdapter, StreamReaderAdapter, WriterAdapter
+from amqtt.broker import Broker
+from amqtt.errors import AMQTTError, MQTTError, NoDataError
+from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+from amqtt.session import Session
+from freshtap.server.broker.framing import FrameGuard, FrameViolation
+from freshtap.server.broker.plugins import PRINCIPAL_KEY, BrokerPolicy
+
+__all__ = ["GuardedReader", "HardenedBroker"]
+
+logger = logging.getLogger(__name__)
+
+# Marks a session whose CONNECT was authenticated by `_initialize_client_session`, for the
+# second, upstream `_authenticate` call in `_handle_client_session`.
+_AUTHENTICATED_KEY = "freshtap.connect_authenticated"
+
+
+class GuardedReader(StreamReaderAdapter):  # type: ignore[misc]  # amqtt ships no type information
+    """A TCP reader adapter that feeds a `FrameGuard` and ends the stream at the first violation.
+
+    amqtt reads the fixed header and a PUBLISH's topic length in small reads before it asks for
+    the body, so the guard sees the announced sizes before any large read is issued. A read that
+    asks for more than a whole allowed packet is refused too, whatever the framing says. Ending
+    the stream means raising `ConnectionResetError`, which amqtt treats as end of data: it closes
+    the connection (sending the will, as for any abnormal disconnect).
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        guard: FrameGuard,
+        on_violation: Callable[[FrameViolation], None],
+    ) -> None:
+        super().__init__(reader)
+        self._guard = guard
+        self._on_violation = on_violation
+        self._failed = False
+
+    async def read(self, n: int = -1) -> bytes:
+        if self._failed:
+            raise ConnectionResetError("stream closed after a size violation")
+        if n < 0 or n > self._guard.max_packet:
+            self._fail(FrameViolation("oversized", f"read of {n} bytes asked for"))
+        data: bytes = await super().read(n)
+        try:
+            self._guard.feed(data)
+        except FrameViolation as violation:
+            self._fail(violation)
+        return data
+
+    def _fail(self, violation: FrameViolation) -> None:
+        self._failed = True
+        self._on_violation(violation)
+        raise ConnectionResetError(str(violation))
+
+
+class HardenedBroker(Broker):  # type: ignore[misc]
+    """amqtt's broker, authenticating before the session lookup (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        *,
+        policy: BrokerPolicy,
+        connect_timeout: float,
+        max_queued: int,
+    ) -> None:
+        super().__init__(config)
+        self._policy = policy
+        self._connect_timeout = connect_timeout
+        self._max_queued = max_queued
+        self._message_loops: dict[BrokerProtocolHandler, asyncio.Event] = {}
+
+    async def _initialize_client_session(
+        self,
+        reader: ReaderAdapter,
+        writer: WriterAdapter,
+        remote_address: str,
+        remote_port: int,
+    ) -> tuple[BrokerProtocolHandler, Session]:
+        # Replaces the upstream method: read the CONNECT, authenticate it, and only then look up
+        # the stored session of its client id (the lookup below is upstream's, unchanged).
+        peer = f"{remote_address}:{remote_port}"
+        try:
+            handler, incoming = await asyncio.wait_for(
+                BrokerProtocolHandler.init_from_connect(reader, writer, self.plugins_manager),
+                timeout=self._connect_timeout,
+            )
+        except TimeoutError:
+            self._policy.count("connect_timeout")
+            await _close_quietly(writer)
+            raise AMQTTError(f"no CONNECT from {peer} within {self._connect_timeout} s") from None
+        except (AMQTTError, MQTTError, NoDataError):
+            await _close_quietly(writer)
+            raise
+
+        authenticated = await super()._authenticate(incoming, self.listeners_config["default"])
+        if not authenticated or not self._policy.will_allowed(incoming):
+            await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
+            await _close_quietly(writer)
+            raise MQTTError(f"refused CONNECT of client id {incoming.client_id!r} from {peer}")
+        principal = incoming.attributes[PRINCIPAL_KEY]
+
+        # MQTT-3.1.4-2: a new connection with a connected client's id takes over. Upstream left
+        # the old connection running, orphaned (clean session), or let its late disconnect mark
+        # the shared session disconnected after the new one connected (persistent session).
+        await self._take_over(incoming.client_id)
+        client_session = incoming
+        if incoming.clean_session:
+            await self._delete_session(incoming.client_id or "")
+            incoming.parent = 0
+        elif incoming.client_id in self._sessions:
+            client_session, _ = self._sessions[incoming.client_id]
+            client_session.will_flag = incoming.will_flag
+            client_session.will_message = incoming.will_message
+            client_session.will_topic = incoming.will_topic
+            client_session.will_qos = incoming.will_qos
+            client_session.will_retain = incoming.will_retain
+            client_session.keep_alive = incoming.keep_alive
+            client_session.username = incoming.username
+            client_session.password = incoming.password
+            client_session.parent = 1
+        else:
+            incoming.parent = 0
+        client_session.attributes[PRINCIPAL_KEY] = principal
+        client_session.attributes[_AUTHENTICATED_KEY] = True
+
+        timeout_disconnect_delay = self.config.get("timeout-disconnect-delay", 0)
+        if client_session.keep_alive > 0 and isinstance(timeout_disconnect_delay, int):
+            client_session.keep_alive += timeout_disconnect_delay
+        return handler, client_session
+
+    async def _take_over(self, client_id: str | None) -> None:
+        """Close the connection of `client_id`, if any, and wait until the broker has handled it."""
+        session, handler = self._sessions.get(client_id or "", (None, None))
+        if session is None or handler is None or not session.transitions.is_connected():
+            return
+        logger.info("client %r connected again; closing its previous connection", client_id)
+        loop_ended = self._message_loops.get(handler)
+        await handler.handle_connection_closed()
+        await handler.stop()
+        if loop_ended is not None:
+            try:
+                await asyncio.wait_for(loop_ended.wait(), timeout=self._connect_timeout)
+            except TimeoutError:
+                logger.warning("the previous connection of %r did not end in time", client_id)
+
+    async def _client_message_loop(self, client_session: Session, handler: BrokerProtocolHandler) -> None:
+        # Lets `_take_over` wait until an old connection's disconnect has been fully handled.
+        ended = self._message_loops[handler] = asyncio.Event()
+        try:
+            await super()._client_message_loop(client_session, handler)
+        finally:
+            ended.set()
+            self._message_loops.pop(handler, None)
+
+    async def _authenticate(self, session: Session, listener: Any) -> bool:
+        # Upstream calls this from `_handle_client_session`, after the session lookup; the CONNECT
+        # was already authenticated above, before it. Anything not marked there is refused.
+        return bool(session.attributes.pop(_AUTHENTICATED_KEY, False))
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
+        topic_filter, _qos = subscription
+        holders = self._subscriptions.get(topic_filter, [])
+        if not any(holder.client_id == session.client_id for holder, _ in holders):
+            return
+        await super()._publish_retained_messages_for_subscription(subscription, session)
+
+    async def _retain_broadcast_message(
+        self, broadcast: dict[str, Any], qos: int, target_session: Session
+    ) -> None:
+        if target_session.retained_messages.qsize() >= self._max_queued:
+            self._policy.count("queue_dropped")
+            return
+        await super()._retain_broadcast_message(broadcast, qos, target_session)
+
+
+async def _close_quietly(writer: WriterAdapter) -> None:
+    try:
+        await writer.close()
+    except OSError:
+        logger.debug("closing a refused connection failed", exc_info=True)
