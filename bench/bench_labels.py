@@ -21,9 +21,10 @@ from datetime import date
 
 import numpy as np
 import zxingcpp
+from numpy.typing import NDArray
+
 from freshtap.device.labels import LabelRead, ZxingDecoder, read_labels
 from freshtap.firmware_mock.camera import Degradation, Package, render_frame, sample_packages
-from numpy.typing import NDArray
 
 TODAY = date(2026, 11, 23)
 CONDITIONS = {

@@ -42,6 +42,7 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+
         def reader(kind: str) -> Callable[[], float]:
             return lambda: float(read().get(kind, 0))
 

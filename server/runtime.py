@@ -78,6 +78,7 @@ class ServerRuntime:
                 settings.embedded_mqtt_host,
                 settings.embedded_mqtt_port,
                 DatabaseBrokerAuthenticator(verifier, settings.server_mqtt_username, server_password),
+                on_refusal=self._broker_refused,
             )
             self.broker.start()
             self.mqtt_endpoint = MqttEndpoint(settings.embedded_mqtt_host, self.broker.port)
@@ -105,6 +106,10 @@ class ServerRuntime:
         self._start_http(services)
         self._scheduler = threading.Thread(target=self._schedule, name="freshtap-scheduler", daemon=True)
         self._scheduler.start()
+
+    def _broker_refused(self, reason: str, detail: str) -> None:
+        if self._services is not None:
+            self._services.ingest.broker_refused(reason, detail)
 
     def _start_http(self, services: Services) -> None:
         config = uvicorn.Config(

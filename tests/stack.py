@@ -78,13 +78,25 @@ class Stack:
             self.mqtt_port = free_port()
             conf_dir = self.workdir / "mosquitto"
             subprocess.run(
-                [FRESHTAP, "admin", "mosquitto-config", str(conf_dir), "--port", str(self.mqtt_port),
-                 "--user", pwd.getpwuid(os.getuid()).pw_name],
-                env=self.env, check=True, capture_output=True, timeout=60,
+                [
+                    FRESHTAP,
+                    "admin",
+                    "mosquitto-config",
+                    str(conf_dir),
+                    "--port",
+                    str(self.mqtt_port),
+                    "--user",
+                    pwd.getpwuid(os.getuid()).pw_name,
+                ],
+                env=self.env,
+                check=True,
+                capture_output=True,
+                timeout=60,
             )
             self.mosquitto = subprocess.Popen(
                 [mosquitto_binary, "-c", str(conf_dir / "mosquitto.conf")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
             wait_until(lambda: _port_open(self.mqtt_port), timeout=10)
             settings_env["mqtt_url"] = f"mqtt://127.0.0.1:{self.mqtt_port}"

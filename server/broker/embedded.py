@@ -13,16 +13,17 @@ import contextlib
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
 from amqtt.adapters import StreamWriterAdapter
+
+from freshtap.contract import MAX_PAYLOAD_BYTES
 from freshtap.server.broker.framing import FrameGuard, FrameViolation
 from freshtap.server.broker.hardened import GuardedReader, HardenedBroker
 from freshtap.server.broker.plugins import Authenticator, AuthPlugin, BrokerPolicy, TopicAclPlugin
-
-from freshtap.contract import MAX_PAYLOAD_BYTES
 
 __all__ = ["Authenticator", "EmbeddedBroker"]
 
@@ -37,7 +38,8 @@ class EmbeddedBroker:
     `max_payload` bounds a PUBLISH payload (a bigger one drops the connection); `connect_timeout`
     is how long a new socket may take to send its CONNECT; `max_queued` bounds the QoS 1
     messages kept per offline persistent session; `auth_workers` is how many logins may be
-    checked at once (each runs the `Authenticator` on a worker thread).
+    checked at once (each runs the `Authenticator` on a worker thread). `on_refusal(reason,
+    detail)` hears of every oversized or malformed stream the broker cut off, from a worker thread.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class EmbeddedBroker:
         connect_timeout: float = 10.0,
         max_queued: int = 1000,
         auth_workers: int = 2,
+        on_refusal: Callable[[str, str], None] | None = None,
     ) -> None:
         if not host:
             raise ValueError("bind the broker to an explicit host, e.g. 127.0.0.1")
@@ -62,6 +65,7 @@ class EmbeddedBroker:
         self._connect_timeout = connect_timeout
         self._max_queued = max_queued
         self._auth_workers = auth_workers
+        self._on_refusal = on_refusal
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -180,26 +184,30 @@ class EmbeddedBroker:
                 max_queued=self._max_queued,
             )
             await broker.start()
+            server: asyncio.Server | None = None
             try:
                 server = await asyncio.start_server(
                     functools.partial(self._on_connection, broker, policy, connections),
                     self._host,
                     self._requested_port,
                 )
-                try:
-                    self._bound_port = server.sockets[0].getsockname()[1]
-                    logger.info("embedded MQTT broker listening on %s:%s", self._host, self._bound_port)
-                    self._ready.set()
-                    await self._stopping.wait()
-                finally:
-                    server.close()
+                self._bound_port = server.sockets[0].getsockname()[1]
+                logger.info("embedded MQTT broker listening on %s:%s", self._host, self._bound_port)
+                self._ready.set()
+                await self._stopping.wait()
             finally:
-                await broker.shutdown()
-                # Sockets that never completed a CONNECT are not the broker's to close.
-                for task in list(connections):
-                    task.cancel()
-                if connections:
-                    await asyncio.wait(connections, timeout=5)
+                if server is not None:
+                    server.close()
+                try:
+                    await broker.shutdown()
+                finally:
+                    # Sockets that never completed a CONNECT are not the broker's to close.
+                    for task in list(connections):
+                        task.cancel()
+                    if connections:
+                        await asyncio.wait(connections, timeout=5)
+                    if server is not None:
+                        await server.wait_closed()
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
 
@@ -229,7 +237,13 @@ class EmbeddedBroker:
 
         def refuse(violation: FrameViolation) -> None:
             policy.count(violation.reason)
-            logger.warning("dropping connection from %s: %s", writer.get_extra_info("peername"), violation)
+            peer = writer.get_extra_info("peername")
+            logger.warning("dropping connection from %s: %s", peer, violation)
+            if self._on_refusal is not None:
+                # Reported off the event loop: the receiver may write to a database.
+                asyncio.get_running_loop().run_in_executor(
+                    None, self._on_refusal, violation.reason, f"{violation.detail} (from {peer})"
+                )
 
         guarded = GuardedReader(reader, FrameGuard(self._max_payload), refuse)
         try:

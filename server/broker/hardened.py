@@ -11,10 +11,13 @@ which is why pyproject pins amqtt exactly; re-read them against amqtt's source o
 - **A CONNECT deadline and a will check.** A socket that sends no complete CONNECT within
   `connect_timeout` is closed; a will the client may not publish refuses the CONNECT (upstream
   publishes wills without asking the topic plugins).
-- **Retained messages only for the client's own subscriptions.** On every connect upstream
-  sends the client the retained messages matching every filter that *any* client holds, so a
-  fridge would get other fridges' retained offers and states (and the server's `+` filters
-  match them all).
+- **Retained messages only on SUBSCRIBE.** On every connect upstream sends the client the
+  retained messages matching every filter that *any* client holds, so a fridge got other
+  fridges' retained offers and states (the server's `+` filters match them all); and it iterates
+  the live subscription dict across awaits, which fails when another client subscribes
+  meanwhile. Here that replay is skipped (Mosquitto sends retained messages only on SUBSCRIBE
+  too; what was published while a session was offline is queued for it anyway), and retained
+  messages go only to a client that holds the filter.
 - **A bounded offline queue** per persistent session, like Mosquitto's `max_queued_messages`.
 - **Packet size limits** (`GuardedReader`): amqtt reads packets whole, up to 256 MB.
 """
@@ -22,6 +25,7 @@ which is why pyproject pins amqtt exactly; re-read them against amqtt's source o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +36,7 @@ from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.session import Session
+
 from freshtap.server.broker.framing import FrameGuard, FrameViolation
 from freshtap.server.broker.plugins import PRINCIPAL_KEY, BrokerPolicy
 
@@ -42,6 +47,8 @@ logger = logging.getLogger(__name__)
 # Marks a session whose CONNECT was authenticated by `_initialize_client_session`, for the
 # second, upstream `_authenticate` call in `_handle_client_session`.
 _AUTHENTICATED_KEY = "freshtap.connect_authenticated"
+# Marks a session between its connect and its message loop (see `_publish_session_retained_messages`).
+_CONNECTING_KEY = "freshtap.connecting"
 
 
 class GuardedReader(StreamReaderAdapter):  # type: ignore[misc]  # amqtt ships no type information
@@ -108,7 +115,8 @@ class HardenedBroker(Broker):  # type: ignore[misc]
         remote_port: int,
     ) -> tuple[BrokerProtocolHandler, Session]:
         # Replaces the upstream method: read the CONNECT, authenticate it, and only then look up
-        # the stored session of its client id (the lookup below is upstream's, unchanged).
+        # the stored session of its client id. The lookup below is upstream's, plus the take-over
+        # and the will's retain flag, which upstream kept from the previous connection.
         peer = f"{remote_address}:{remote_port}"
         try:
             handler, incoming = await asyncio.wait_for(
@@ -125,7 +133,8 @@ class HardenedBroker(Broker):  # type: ignore[misc]
 
         authenticated = await super()._authenticate(incoming, self.listeners_config["default"])
         if not authenticated or not self._policy.will_allowed(incoming):
-            await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
+            with contextlib.suppress(OSError):  # the client may be gone already
+                await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
             await _close_quietly(writer)
             raise MQTTError(f"refused CONNECT of client id {incoming.client_id!r} from {peer}")
         principal = incoming.attributes[PRINCIPAL_KEY]
@@ -175,6 +184,7 @@ class HardenedBroker(Broker):  # type: ignore[misc]
                 logger.warning("the previous connection of %r did not end in time", client_id)
 
     async def _client_message_loop(self, client_session: Session, handler: BrokerProtocolHandler) -> None:
+        client_session.attributes.pop(_CONNECTING_KEY, None)
         # Lets `_take_over` wait until an old connection's disconnect has been fully handled.
         ended = self._message_loops[handler] = asyncio.Event()
         try:
@@ -188,18 +198,24 @@ class HardenedBroker(Broker):  # type: ignore[misc]
         # was already authenticated above, before it. Anything not marked there is refused.
         return bool(session.attributes.pop(_AUTHENTICATED_KEY, False))
 
+    async def _publish_session_retained_messages(self, session: Session) -> None:
+        await super()._publish_session_retained_messages(session)
+        # Upstream's `_handle_client_session` next replays retained messages for every filter,
+        # then enters `_client_message_loop`; mark the session until then.
+        session.attributes[_CONNECTING_KEY] = True
+
     async def _publish_retained_messages_for_subscription(
         self, subscription: tuple[str, int], session: Session
     ) -> None:
+        if session.attributes.get(_CONNECTING_KEY):
+            return  # the replay on connect (see the module docstring)
         topic_filter, _qos = subscription
         holders = self._subscriptions.get(topic_filter, [])
         if not any(holder.client_id == session.client_id for holder, _ in holders):
             return
         await super()._publish_retained_messages_for_subscription(subscription, session)
 
-    async def _retain_broadcast_message(
-        self, broadcast: dict[str, Any], qos: int, target_session: Session
-    ) -> None:
+    async def _retain_broadcast_message(self, broadcast: dict[str, Any], qos: int, target_session: Session) -> None:
         if target_session.retained_messages.qsize() >= self._max_queued:
             self._policy.count("queue_dropped")
             return

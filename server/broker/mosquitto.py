@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from freshtap.server.broker.acl import Principal, Role
-from freshtap.server.broker.framing import PACKET_HEADROOM
-
 from freshtap.contract import (
     DEVICE_TO_SERVER,
     MAX_PAYLOAD_BYTES,
@@ -29,6 +26,8 @@ from freshtap.contract import (
     Channel,
     subscription_filter,
 )
+from freshtap.server.broker.acl import Principal, Role
+from freshtap.server.broker.framing import PACKET_HEADROOM
 
 __all__ = ["MosquittoAccount", "MosquittoFiles", "mosquitto_password_hash", "write_mosquitto_files"]
 
@@ -50,9 +49,7 @@ _CHANNEL_ORDER = (
 )
 
 
-def mosquitto_password_hash(
-    password: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS
-) -> str:
+def mosquitto_password_hash(password: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS) -> str:
     """`password` hashed in Mosquitto's `$7$` format (PBKDF2-SHA512), for a `password_file` line."""
     if iterations < 1:
         raise ValueError("iterations must be positive")

@@ -21,6 +21,7 @@ from typing import Protocol
 from amqtt.contexts import Action, BaseContext
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
+
 from freshtap.server.broker.acl import Principal, may_publish, may_receive, may_subscribe
 
 __all__ = ["COUNTERS", "PRINCIPAL_KEY", "AuthPlugin", "Authenticator", "BrokerPolicy", "TopicAclPlugin"]
@@ -47,9 +48,7 @@ class Authenticator(Protocol):
     Called on a worker thread, never on the broker's event loop, so it may block (argon2).
     """
 
-    def authenticate(
-        self, username: str | None, password: str | None, client_id: str
-    ) -> Principal | None: ...
+    def authenticate(self, username: str | None, password: str | None, client_id: str) -> Principal | None: ...
 
 
 class BrokerPolicy:
@@ -68,18 +67,14 @@ class BrokerPolicy:
         """A snapshot of the refusal counters (the keys of `COUNTERS`)."""
         return dict(self._counts)
 
-    async def authenticate(
-        self, username: str | None, password: str | None, client_id: str | None
-    ) -> Principal | None:
+    async def authenticate(self, username: str | None, password: str | None, client_id: str | None) -> Principal | None:
         """The principal these CONNECT credentials belong to, or None (counted) to refuse them."""
         principal = await self._check(username, password, client_id)
         if principal is None:
             self.count("auth_refused")
         return principal
 
-    async def _check(
-        self, username: str | None, password: str | None, client_id: str | None
-    ) -> Principal | None:
+    async def _check(self, username: str | None, password: str | None, client_id: str | None) -> Principal | None:
         if not username or not password or not client_id:
             return None
         loop = asyncio.get_running_loop()
@@ -135,9 +130,7 @@ class BrokerPolicy:
                 self.count("publish_denied")
             elif action == Action.SUBSCRIBE:
                 self.count("subscribe_denied")
-            logger.info(
-                "denied %s of %r to %r", action, topic, principal.username if principal else None
-            )
+            logger.info("denied %s of %r to %r", action, topic, principal.username if principal else None)
         return allowed
 
 

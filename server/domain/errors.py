@@ -1,12 +1,12 @@
 """Domain errors, mapped to problem+json by one handler in `api/problems.py`.
 
-    DomainError
-    ├── NotFound            404 — also what another owner's object looks like
-    ├── Unauthorized        401 — no or bad credentials
-    ├── Forbidden           403 — a known caller doing what its role may not
-    ├── Conflict            409 — the object is not in a state that allows it
-    ├── IdempotencyMismatch 422 — an Idempotency-Key reused with a different request
-    └── InvalidRequest      422 — well-formed but meaningless (e.g. an unknown product)
+DomainError
+├── NotFound            404 — also what another owner's object looks like
+├── Unauthorized        401 — no or bad credentials
+├── Forbidden           403 — a known caller doing what its role may not
+├── Conflict            409 — the object is not in a state that allows it
+├── IdempotencyMismatch 422 — an Idempotency-Key reused with a different request
+└── InvalidRequest      422 — well-formed but meaningless (e.g. an unknown product)
 """
 
 from __future__ import annotations

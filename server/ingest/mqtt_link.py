@@ -130,8 +130,7 @@ class MqttLink:
         if self._on_connection_change:
             self._on_connection_change(True)
         filters = [
-            (subscription_filter(channel, share_group=self._share_group), 1)
-            for channel in sorted(DEVICE_TO_SERVER)
+            (subscription_filter(channel, share_group=self._share_group), 1) for channel in sorted(DEVICE_TO_SERVER)
         ]
         client.subscribe(filters)
 

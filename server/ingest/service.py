@@ -28,7 +28,6 @@ from freshtap.contract import (
     TelemetryMessage,
     decode,
 )
-from freshtap.settings import Settings
 from freshtap.server.metrics import Metrics
 from freshtap.server.services.proposals import publish_offers, refresh_fridge
 from freshtap.server.services.publisher import FridgePublisher
@@ -40,6 +39,7 @@ from freshtap.server.store.models import (
     Rejection,
     TelemetryReading,
 )
+from freshtap.settings import Settings
 
 __all__ = ["IngestOutcome", "IngestService"]
 
@@ -94,6 +94,10 @@ class IngestService:
             self._metrics.ingested.labels(type=message.type, outcome="duplicate").inc()
             return IngestOutcome("duplicate", fridge_id=message.fridge_id)
 
+    def broker_refused(self, reason: str, detail: str) -> None:
+        """Record what the embedded broker cut off before it reached us (an oversized packet)."""
+        self._reject("(refused by the broker)", b"", "too_large" if reason == "oversized" else "malformed", detail)
+
     def _reject(self, topic: str, payload: bytes, reason: str, detail: str) -> IngestOutcome:
         self._metrics.rejected.labels(reason=reason).inc()
         kept = payload[: MAX_PAYLOAD_BYTES + 1]
@@ -141,9 +145,7 @@ class IngestService:
                 else:
                     outcome = self._apply_event(session, fridge, message, now)
                 if outcome == "applied":
-                    republish = self._needs_refresh(message) and refresh_fridge(
-                        session, fridge.id, now, self._settings
-                    )
+                    republish = self._needs_refresh(message) and refresh_fridge(session, fridge.id, now, self._settings)
             session.add(fridge)
             session.commit()
             if republish:
@@ -186,8 +188,12 @@ class IngestService:
                 continue
             seen.add(item.item_id)
             record = existing.get(item.item_id) or InventoryRecord(
-                fridge_id=fridge.id, item_id=item.item_id, name=item.name, category=item.category,
-                added_at=item.added_at, updated_at=now,
+                fridge_id=fridge.id,
+                item_id=item.item_id,
+                name=item.name,
+                category=item.category,
+                added_at=item.added_at,
+                updated_at=now,
             )
             record.gtin = item.gtin
             record.name = item.name
@@ -231,8 +237,12 @@ class IngestService:
         body = message.body
         session.add(
             FridgeEvent(
-                fridge_id=fridge.id, seq=message.seq, at=message.at, kind=body.kind.value,
-                item_id=body.item_id, detail=dict(body.detail),
+                fridge_id=fridge.id,
+                seq=message.seq,
+                at=message.at,
+                kind=body.kind.value,
+                item_id=body.item_id,
+                detail=dict(body.detail),
             )
         )
         if body.item_id is not None and body.kind.value in ("item_opened", "item_removed"):

@@ -11,10 +11,13 @@ from sqlmodel import Session, select
 from freshtap.clock import Clock
 from freshtap.contract import validate_fridge_id
 from freshtap.server.broker.mosquitto import mosquitto_password_hash
-from freshtap.server.domain.errors import Conflict, NotFound
+from freshtap.server.domain.errors import Conflict, InvalidRequest, NotFound
 from freshtap.server.security.credentials import hash_secret, issue_secret
 from freshtap.server.store.ids import new_id
 from freshtap.server.store.models import Credential, Fridge, Household, Merchant
+
+RESERVED_PREFIX = "freshtap"
+"""Broker usernames of freshtap's own (the server's account) start with this; no fridge may."""
 
 __all__ = ["MerchantCreated", "ProvisionedFridge", "create_merchant", "provision_fridge", "rotate_credentials"]
 
@@ -68,6 +71,8 @@ def provision_fridge(
     """
     now = clock.now()
     fridge_id = validate_fridge_id(fridge_id or f"f-{secrets.token_hex(6)}")
+    if fridge_id.lower().startswith(RESERVED_PREFIX):
+        raise InvalidRequest(f"fridge ids starting with {RESERVED_PREFIX!r} are reserved for freshtap's own accounts")
     key_id, password = issue_secret()
     with sessions() as session:
         if session.get(Fridge, fridge_id) is not None:
@@ -107,7 +112,9 @@ def rotate_credentials(sessions: Callable[[], Session], clock: Clock, kind: str,
     with sessions() as session:
         live = session.exec(
             select(Credential).where(
-                Credential.kind == kind, Credential.subject_id == subject_id, Credential.revoked_at.is_(None)  # type: ignore[union-attr]
+                Credential.kind == kind,
+                Credential.subject_id == subject_id,
+                Credential.revoked_at.is_(None),  # type: ignore[union-attr]
             )
         ).all()
         if not live:

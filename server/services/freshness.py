@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from freshtap.server.store.models import InventoryRecord, TelemetryReading
 from freshtap.settings import FreshnessSettings
 from freshtap.shelflife import ItemFacts, TemperatureSpan, assess, next_transition
-from freshtap.server.store.models import InventoryRecord, TelemetryReading
 
 __all__ = ["refresh_item_freshness", "temperature_history"]
 

@@ -25,7 +25,6 @@ from freshtap.contract import (
     OffersMessage,
     encode,
 )
-from freshtap.settings import Settings
 from freshtap.server.domain.offers import ItemView, LiveProposal, OfferRule, TriggerKind, plan_proposals
 from freshtap.server.services.freshness import refresh_item_freshness, temperature_history
 from freshtap.server.services.publisher import FridgePublisher
@@ -39,6 +38,7 @@ from freshtap.server.store.models import (
     Product,
     Proposal,
 )
+from freshtap.settings import Settings
 
 __all__ = ["live_offers_message", "publish_offers", "refresh_fridge"]
 
@@ -116,9 +116,7 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
         )
         for offer, product in rows
     ]
-    live_rows = session.exec(
-        select(Proposal).where(Proposal.fridge_id == fridge_id, Proposal.status == "live")
-    ).all()
+    live_rows = session.exec(select(Proposal).where(Proposal.fridge_id == fridge_id, Proposal.status == "live")).all()
     live = [LiveProposal(p.id, p.item_id, p.offer_id, _aware(p.expires_at)) for p in live_rows]
     week_ago = now - timedelta(days=7)
     counts = dict(

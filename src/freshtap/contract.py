@@ -87,9 +87,7 @@ class Channel(StrEnum):
     NOTICES = "notices"
 
 
-DEVICE_TO_SERVER: frozenset[Channel] = frozenset(
-    {Channel.STATE, Channel.TELEMETRY, Channel.INVENTORY, Channel.EVENTS}
-)
+DEVICE_TO_SERVER: frozenset[Channel] = frozenset({Channel.STATE, Channel.TELEMETRY, Channel.INVENTORY, Channel.EVENTS})
 SERVER_TO_DEVICE: frozenset[Channel] = frozenset({Channel.OFFERS, Channel.NOTICES})
 
 # The payload `type` carried on each channel.
@@ -425,9 +423,7 @@ def decode(topic_name: str, payload: bytes | bytearray) -> Message:
     except RecursionError:
         raise ContractViolation("invalid", "nested too deeply") from None
     if message.fridge_id != fridge_id:
-        raise ContractViolation(
-            "fridge_mismatch", f"payload fridge_id {message.fridge_id!r} on topic of {fridge_id!r}"
-        )
+        raise ContractViolation("fridge_mismatch", f"payload fridge_id {message.fridge_id!r} on topic of {fridge_id!r}")
     return message
 
 
@@ -437,4 +433,3 @@ def encode(message: BaseModel) -> bytes:
     if len(data) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"encoded message is {len(data)} bytes, over {MAX_PAYLOAD_BYTES}")
     return data
-

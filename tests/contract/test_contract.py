@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from freshtap import contract
-from freshtap.contract import Channel, ContractViolation, decode, encode, parse_topic, subscription_filter, topic
+from freshtap.contract import (
+    Channel,
+    ContractViolation,
+    decode,
+    encode,
+    parse_topic,
+    subscription_filter,
+    topic,
+)
 from freshtap.gtin import check_digit, is_valid_gtin14, to_gtin14
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,13 +29,32 @@ INVENTORY_TOPIC = "freshtap/v1/fridges/f-001/inventory"
 
 def example_inventory() -> dict[str, Any]:
     # The example from CONTRACT.md, verbatim.
-    return {"v": 1, "type": "inventory", "fridge_id": "f-001", "seq": 42, "at": "2026-11-23T13:00:00Z",
-            "body": {"items": [{"item_id": "a1b2", "gtin": "09506000134352", "name": "Whole milk 1 L",
-                                "category": "dairy", "quantity": 1, "unit": "pcs", "fill": 0.4,
-                                "compartment": "fridge", "added_at": "2026-11-20T08:00:00Z", "opened_at": None,
-                                "label_expiry": "2026-11-25", "batch": "ABC123",
-                                "freshness": {"state": "expiring", "expires_at": "2026-11-24T09:00:00Z",
-                                              "basis": "label"}}]}}
+    return {
+        "v": 1,
+        "type": "inventory",
+        "fridge_id": "f-001",
+        "seq": 42,
+        "at": "2026-11-23T13:00:00Z",
+        "body": {
+            "items": [
+                {
+                    "item_id": "a1b2",
+                    "gtin": "09506000134352",
+                    "name": "Whole milk 1 L",
+                    "category": "dairy",
+                    "quantity": 1,
+                    "unit": "pcs",
+                    "fill": 0.4,
+                    "compartment": "fridge",
+                    "added_at": "2026-11-20T08:00:00Z",
+                    "opened_at": None,
+                    "label_expiry": "2026-11-25",
+                    "batch": "ABC123",
+                    "freshness": {"state": "expiring", "expires_at": "2026-11-24T09:00:00Z", "basis": "label"},
+                }
+            ]
+        },
+    }
 
 
 def test_topics_round_trip() -> None:
@@ -45,8 +72,16 @@ def test_malformed_fridge_ids_are_refused(bad: str) -> None:
         topic(bad, Channel.STATE)
 
 
-@pytest.mark.parametrize("name", ["freshtap/v1/fridges/f-001", "freshtap/v2/fridges/f/state",
-                                  "freshtap/v1/fridges/f/x/state", "freshtap/v1/fridges/f/gossip", "other"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "freshtap/v1/fridges/f-001",
+        "freshtap/v2/fridges/f/state",
+        "freshtap/v1/fridges/f/x/state",
+        "freshtap/v1/fridges/f/gossip",
+        "other",
+    ],
+)
 def test_parse_topic_refuses_what_is_not_a_fridge_topic(name: str) -> None:
     with pytest.raises(ValueError):
         parse_topic(name)

@@ -87,20 +87,60 @@ def inventory_payload(fridge_id: str, seq: int, milk_expires_in: timedelta) -> d
 def mosquitto_pub(stack: Stack, fridge: dict[str, Any], channel: Channel, payload: bytes | str) -> None:
     data = payload.encode() if isinstance(payload, str) else payload
     subprocess.run(
-        ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(stack.mqtt_port), "-V", "mqttv311",
-         "-i", fridge["fridge_id"], "-u", fridge["username"], "-P", fridge["password"],
-         "-q", "1", "-t", topic(fridge["fridge_id"], channel), "-s"],
-        input=data, check=True, timeout=20, capture_output=True,
+        [
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(stack.mqtt_port),
+            "-V",
+            "mqttv311",
+            "-i",
+            fridge["fridge_id"],
+            "-u",
+            fridge["username"],
+            "-P",
+            fridge["password"],
+            "-q",
+            "1",
+            "-t",
+            topic(fridge["fridge_id"], channel),
+            "-s",
+        ],
+        input=data,
+        check=True,
+        timeout=20,
+        capture_output=True,
     )
 
 
 def read_offers(stack: Stack, fridge: dict[str, Any], want: int, timeout: float = 15.0) -> dict[str, Any]:
     """Read the fridge's retained offers topic with mosquitto_sub until it lists `want` offers."""
     proc = subprocess.Popen(
-        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(stack.mqtt_port), "-V", "mqttv311",
-         "-i", fridge["fridge_id"], "-u", fridge["username"], "-P", fridge["password"],
-         "-q", "1", "-t", topic(fridge["fridge_id"], Channel.OFFERS), "-W", str(int(timeout))],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(stack.mqtt_port),
+            "-V",
+            "mqttv311",
+            "-i",
+            fridge["fridge_id"],
+            "-u",
+            fridge["username"],
+            "-P",
+            fridge["password"],
+            "-q",
+            "1",
+            "-t",
+            topic(fridge["fridge_id"], Channel.OFFERS),
+            "-W",
+            str(int(timeout)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -114,9 +154,7 @@ def read_offers(stack: Stack, fridge: dict[str, Any], want: int, timeout: float 
         proc.wait()
 
 
-def test_expiring_milk_becomes_an_offer_and_a_paid_order(
-    stack: Stack, request: pytest.FixtureRequest
-) -> None:
+def test_expiring_milk_becomes_an_offer_and_a_paid_order(stack: Stack, request: pytest.FixtureRequest) -> None:
     merchant = stack.cli("admin", "create-merchant", "Fresh Dairy Co")
     paying = stack.cli("admin", "provision-fridge", "--household", "Lin family", "--payment-method", "pm_sandbox_ok")
     declined = stack.cli(
@@ -128,14 +166,21 @@ def test_expiring_milk_becomes_an_offer_and_a_paid_order(
     with stack.client(merchant["api_key"]) as api:
         product = api.post(
             "/api/v1/products",
-            json={"gtin": MILK_GTIN, "name": "Whole milk 1 L", "category": "dairy",
-                  "price": {"amount_minor": 1290, "currency": "CNY"}},
+            json={
+                "gtin": MILK_GTIN,
+                "name": "Whole milk 1 L",
+                "category": "dairy",
+                "price": {"amount_minor": 1290, "currency": "CNY"},
+            },
         )
         assert product.status_code == 201, product.text
         offer = api.post(
             "/api/v1/offers",
-            json={"product_id": product.json()["id"], "match": {"gtin": MILK_GTIN},
-                  "trigger": {"kind": "expiring", "within_hours": 48}},
+            json={
+                "product_id": product.json()["id"],
+                "match": {"gtin": MILK_GTIN},
+                "trigger": {"kind": "expiring", "within_hours": 48},
+            },
         )
         assert offer.status_code == 201, offer.text
 
@@ -176,8 +221,12 @@ def test_expiring_milk_becomes_an_offer_and_a_paid_order(
         assert api.get(f"/api/v1/orders/{first.json()['order_id']}").status_code == 200
 
     # A declined card: a declined order and no charge.
-    mosquitto_pub(stack, declined, Channel.INVENTORY,
-                  json.dumps(inventory_payload(declined["fridge_id"], seq=1, milk_expires_in=timedelta(hours=20))))
+    mosquitto_pub(
+        stack,
+        declined,
+        Channel.INVENTORY,
+        json.dumps(inventory_payload(declined["fridge_id"], seq=1, milk_expires_in=timedelta(hours=20))),
+    )
     proposal = read_offers(stack, declined, want=1)["body"]["offers"][0]["proposal_id"]
     with stack.client(declined["password"]) as household:
         refused = household.post(f"/api/v1/proposals/{proposal}/accept", headers={"Idempotency-Key": "k-1"})
@@ -194,15 +243,19 @@ def test_expiring_milk_becomes_an_offer_and_a_paid_order(
         assert session.exec(select(func.count()).select_from(Order)).one() == 2
 
 
-def test_redelivered_seq_applies_once_and_bad_input_is_counted(
-    stack: Stack, request: pytest.FixtureRequest
-) -> None:
+def test_redelivered_seq_applies_once_and_bad_input_is_counted(stack: Stack, request: pytest.FixtureRequest) -> None:
     fridge = stack.cli("admin", "provision-fridge", "--household", "Lin family", "--payment-method", "pm_sandbox_ok")
     _start(stack, request)
     assert stack.runtime is not None
     fid = fridge["fridge_id"]
-    event = {"v": 1, "type": "event", "fridge_id": fid, "seq": 7, "at": _z(_now()),
-             "body": {"kind": "door_left_open", "item_id": None, "detail": {"seconds": 90}}}
+    event = {
+        "v": 1,
+        "type": "event",
+        "fridge_id": fid,
+        "seq": 7,
+        "at": _z(_now()),
+        "body": {"kind": "door_left_open", "item_id": None, "detail": {"seconds": 90}},
+    }
     for _ in range(3):
         mosquitto_pub(stack, fridge, Channel.EVENTS, json.dumps(event))
 
@@ -215,6 +268,38 @@ def test_redelivered_seq_applies_once_and_bad_input_is_counted(
     }
     for payload in bad.values():
         mosquitto_pub(stack, fridge, Channel.EVENTS, payload)
+    # Over 64 KiB: the embedded broker cuts the connection before reading the body and reports it
+    # (stored and counted as too_large); Mosquitto drops it itself (message_size_limit).
+    oversized = json.dumps(
+        {**event, "seq": 12, "body": {"kind": "door_left_open", "item_id": None, "detail": {"pad": "x" * 70_000}}}
+    )
+    subprocess.run(
+        [
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(stack.mqtt_port),
+            "-V",
+            "mqttv311",
+            "-i",
+            fid,
+            "-u",
+            fridge["username"],
+            "-P",
+            fridge["password"],
+            "-q",
+            "1",
+            "-t",
+            topic(fid, Channel.EVENTS),
+            "-s",
+        ],
+        input=oversized.encode(),
+        timeout=20,
+        capture_output=True,
+        check=False,
+    )
+    expected_rejections = len(bad) + (1 if stack.backend == "amqtt+sqlite" else 0)
     good = {**event, "seq": 11, "body": {"kind": "temperature_alarm", "item_id": None, "detail": {}}}
     mosquitto_pub(stack, fridge, Channel.EVENTS, json.dumps(good))
 
@@ -224,17 +309,22 @@ def test_redelivered_seq_applies_once_and_bad_input_is_counted(
         with Session(services.engine) as session:
             events = session.exec(select(func.count()).select_from(FridgeEvent)).one()
             rejections = session.exec(select(func.count()).select_from(Rejection)).one()
-        return events == 2 and rejections == len(bad)
+        return events == 2 and rejections == expected_rejections
 
     wait_until(all_handled, timeout=15)
     # Three deliveries of seq 7 applied once; the two others counted as duplicates.
-    wait_until(lambda: _metric(services.metrics.render(), 'freshtap_ingest_messages_total{outcome="duplicate",type="event"}') == 2)
+    wait_until(
+        lambda: (
+            _metric(services.metrics.render(), 'freshtap_ingest_messages_total{outcome="duplicate",type="event"}') == 2
+        )
+    )
     metrics_text = services.metrics.render()
     for reason in bad:
         assert _metric(metrics_text, f'freshtap_ingest_rejected_total{{reason="{reason}"}}') == 1, reason
     with Session(services.engine) as session:
         stored = session.exec(select(Rejection.reason)).all()
-        assert sorted(stored) == sorted(bad)
+        too_large = ["too_large"] if stack.backend == "amqtt+sqlite" else []
+        assert sorted(stored) == sorted([*bad, *too_large])
         assert session.exec(select(func.count()).select_from(AppliedMessage)).one() == 2
 
     import httpx
@@ -249,3 +339,64 @@ def _metric(text: bytes | str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[-1])
     return 0.0
+
+
+def test_a_fridge_cannot_speak_for_another_and_nothing_refused_is_stored(
+    stack: Stack, request: pytest.FixtureRequest
+) -> None:
+    a = stack.cli("admin", "provision-fridge", "--household", "A", "--payment-method", "pm_sandbox_ok")
+    b = stack.cli("admin", "provision-fridge", "--household", "B", "--payment-method", "pm_sandbox_ok")
+    _start(stack, request)
+    assert stack.runtime is not None
+    # A, with its own credentials, publishes B's inventory on B's topic: the broker drops it.
+    forged = inventory_payload(b["fridge_id"], seq=1, milk_expires_in=timedelta(hours=20))
+    subprocess.run(
+        [
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(stack.mqtt_port),
+            "-V",
+            "mqttv311",
+            "-i",
+            a["fridge_id"],
+            "-u",
+            a["username"],
+            "-P",
+            a["password"],
+            "-q",
+            "1",
+            "-t",
+            topic(b["fridge_id"], Channel.INVENTORY),
+            "-m",
+            json.dumps(forged),
+        ],
+        timeout=20,
+        capture_output=True,
+        check=False,
+    )
+    # Then a good message of A's own; once it is stored, the forged one had its chance.
+    mosquitto_pub(
+        stack,
+        a,
+        Channel.INVENTORY,
+        json.dumps(inventory_payload(a["fridge_id"], seq=1, milk_expires_in=timedelta(days=9))),
+    )
+    services = stack.runtime.services
+
+    def stored_for(fridge_id: str) -> int:
+        with Session(services.engine) as session:
+            return int(
+                session.exec(
+                    select(func.count()).select_from(AppliedMessage).where(AppliedMessage.fridge_id == fridge_id)
+                ).one()
+            )
+
+    wait_until(lambda: stored_for(a["fridge_id"]) == 1, timeout=15)
+    assert stored_for(b["fridge_id"]) == 0
+    with Session(services.engine) as session:
+        assert session.exec(select(func.count()).select_from(Rejection)).one() == 0
+    # A cannot read B's offers over HTTP either.
+    with stack.client(a["password"]) as household:
+        assert household.get(f"/api/v1/fridges/{b['fridge_id']}/offers").status_code == 404

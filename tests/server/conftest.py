@@ -47,25 +47,50 @@ class Api:
         )
 
     def publish_inventory(self, fridge_id: str, seq: int, items: list[dict[str, Any]]) -> str:
-        payload = {"v": 1, "type": "inventory", "fridge_id": fridge_id, "seq": seq,
-                   "at": _z(self.clock.now()), "body": {"items": items}}
+        payload = {
+            "v": 1,
+            "type": "inventory",
+            "fridge_id": fridge_id,
+            "seq": seq,
+            "at": _z(self.clock.now()),
+            "body": {"items": items},
+        }
         return self.services.ingest.handle(topic(fridge_id, Channel.INVENTORY), json.dumps(payload).encode()).outcome
 
     def milk(self, expires_in: timedelta, item_id: str = "milk-1") -> dict[str, Any]:
         now = self.clock.now()
-        return {"item_id": item_id, "gtin": MILK_GTIN, "name": "Whole milk 1 L", "category": "dairy",
-                "quantity": 1, "unit": "pcs", "fill": 0.5, "compartment": "fridge",
-                "added_at": _z(now - timedelta(days=2)), "label_expiry": (now + expires_in).date().isoformat(),
-                "expiry_kind": "expiry"}
+        return {
+            "item_id": item_id,
+            "gtin": MILK_GTIN,
+            "name": "Whole milk 1 L",
+            "category": "dairy",
+            "quantity": 1,
+            "unit": "pcs",
+            "fill": 0.5,
+            "compartment": "fridge",
+            "added_at": _z(now - timedelta(days=2)),
+            "label_expiry": (now + expires_in).date().isoformat(),
+            "expiry_kind": "expiry",
+        }
 
     def milk_offer(self, merchant: accounts.MerchantCreated, price: int = 1290) -> dict[str, Any]:
         headers = self.as_(merchant.api_key)
-        product = self.client.post("/api/v1/products", headers=headers, json={
-            "gtin": MILK_GTIN, "name": "Whole milk 1 L", "category": "dairy",
-            "price": {"amount_minor": price, "currency": "CNY"}})
+        product = self.client.post(
+            "/api/v1/products",
+            headers=headers,
+            json={
+                "gtin": MILK_GTIN,
+                "name": "Whole milk 1 L",
+                "category": "dairy",
+                "price": {"amount_minor": price, "currency": "CNY"},
+            },
+        )
         assert product.status_code == 201, product.text
-        offer = self.client.post("/api/v1/offers", headers=headers, json={
-            "gtin": MILK_GTIN, "match": {"gtin": MILK_GTIN}, "trigger": {"kind": "expiring", "within_hours": 48}})
+        offer = self.client.post(
+            "/api/v1/offers",
+            headers=headers,
+            json={"gtin": MILK_GTIN, "match": {"gtin": MILK_GTIN}, "trigger": {"kind": "expiring", "within_hours": 48}},
+        )
         assert offer.status_code == 201, offer.text
         result: dict[str, Any] = offer.json()
         return result

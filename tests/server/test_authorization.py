@@ -41,17 +41,27 @@ def test_households_and_merchants_see_only_their_own(api: Api) -> None:
     assert api.client.get(f"/api/v1/offers/{offer['id']}", headers=api.as_(m1.api_key)).status_code == 200
     assert api.client.get(f"/api/v1/fridges/{a.fridge_id}/inventory", headers=api.as_(m1.api_key)).status_code == 404
     # M2 cannot build an offer on M1's product.
-    hijack = api.client.post("/api/v1/offers", headers=api.as_(m2.api_key), json={
-        "product_id": offer["product_id"], "match": {"category": "dairy"},
-        "trigger": {"kind": "expiring", "within_hours": 48}})
+    hijack = api.client.post(
+        "/api/v1/offers",
+        headers=api.as_(m2.api_key),
+        json={
+            "product_id": offer["product_id"],
+            "match": {"category": "dairy"},
+            "trigger": {"kind": "expiring", "within_hours": 48},
+        },
+    )
     assert hijack.status_code == 404
 
 
 def test_missing_wrong_and_malformed_tokens_are_401(api: Api) -> None:
     a = api.fridge()
     path = f"/api/v1/fridges/{a.fridge_id}/inventory"
-    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Bearer {a.password}x"},
-                    {"Authorization": "Basic abc"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": f"Bearer {a.password}x"},
+        {"Authorization": "Basic abc"},
+    ):
         response = api.client.get(path, headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -59,14 +69,29 @@ def test_missing_wrong_and_malformed_tokens_are_401(api: Api) -> None:
 
 def test_writes_refuse_fields_the_caller_may_not_set(api: Api) -> None:
     m1 = api.merchant()
-    response = api.client.post("/api/v1/products", headers=api.as_(m1.api_key), json={
-        "gtin": "09506000134352", "name": "Milk", "category": "dairy",
-        "price": {"amount_minor": 100, "currency": "CNY"}, "merchant_id": "m_someone_else"})
+    response = api.client.post(
+        "/api/v1/products",
+        headers=api.as_(m1.api_key),
+        json={
+            "gtin": "09506000134352",
+            "name": "Milk",
+            "category": "dairy",
+            "price": {"amount_minor": 100, "currency": "CNY"},
+            "merchant_id": "m_someone_else",
+        },
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"][-1] == "merchant_id"
-    bad_gtin = api.client.post("/api/v1/products", headers=api.as_(m1.api_key), json={
-        "gtin": "09506000134353", "name": "Milk", "category": "dairy",
-        "price": {"amount_minor": 100, "currency": "CNY"}})
+    bad_gtin = api.client.post(
+        "/api/v1/products",
+        headers=api.as_(m1.api_key),
+        json={
+            "gtin": "09506000134353",
+            "name": "Milk",
+            "category": "dairy",
+            "price": {"amount_minor": 100, "currency": "CNY"},
+        },
+    )
     assert bad_gtin.status_code == 422
 
 
@@ -75,11 +100,13 @@ def test_accept_is_idempotent_and_never_charges_twice(api: Api) -> None:
     api.milk_offer(m1)
     a = api.fridge()
     api.publish_inventory(a.fridge_id, 1, [api.milk(timedelta(hours=20))])
-    proposal_id = api.client.get(f"/api/v1/fridges/{a.fridge_id}/offers", headers=api.as_(a.password)).json()[
-        "body"]["offers"][0]["proposal_id"]
+    proposal_id = api.client.get(f"/api/v1/fridges/{a.fridge_id}/offers", headers=api.as_(a.password)).json()["body"][
+        "offers"
+    ][0]["proposal_id"]
     headers = {**api.as_(a.password), "Idempotency-Key": "tap-1"}
-    orders = {api.client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=headers).json()["order_id"]
-              for _ in range(5)}
+    orders = {
+        api.client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=headers).json()["order_id"] for _ in range(5)
+    }
     assert len(orders) == 1
     assert api.services.payments.succeeded_charges() == 1  # type: ignore[attr-defined]
     missing_key = api.client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=api.as_(a.password))

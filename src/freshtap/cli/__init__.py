@@ -1,6 +1,6 @@
 """The `freshtap` command line: the composition root, the one place that wires the parts together.
 
-    freshtap demo | server | device | simulate | admin
+freshtap demo | server | device | simulate | admin
 """
 
 from __future__ import annotations

@@ -30,9 +30,7 @@ def advertised_mqtt_url(settings: Settings) -> str:
 
 
 @app.command("create-merchant")
-def create_merchant(
-    name: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-) -> None:
+def create_merchant(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Create a merchant and print its API key (shown once)."""
     settings = Settings()
     created = accounts.create_merchant(_sessions(settings), SystemClock(), name)
@@ -44,9 +42,7 @@ def create_merchant(
 def provision_fridge(
     household: Annotated[str | None, typer.Option(help="Name of a new household for this fridge.")] = None,
     household_id: Annotated[str | None, typer.Option(help="Add the fridge to this existing household.")] = None,
-    payment_method: Annotated[
-        str | None, typer.Option(help="Payment provider token, e.g. pm_sandbox_ok.")
-    ] = None,
+    payment_method: Annotated[str | None, typer.Option(help="Payment provider token, e.g. pm_sandbox_ok.")] = None,
     fridge_id: Annotated[str | None, typer.Option(help="Fridge id (default: generated).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

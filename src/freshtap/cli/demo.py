@@ -37,8 +37,19 @@ console = Console()
 
 
 # The demo merchant's shelf prices (CNY, minor units) by category; the merchant's own choice.
-_DEMO_PRICES = {"dairy": 1290, "eggs": 1890, "meat": 4590, "poultry": 3290, "seafood": 5990, "produce": 990,
-                "fruit": 1590, "vegetables": 790, "deli": 2490, "bakery": 1190, "beverages": 890}
+_DEMO_PRICES = {
+    "dairy": 1290,
+    "eggs": 1890,
+    "meat": 4590,
+    "poultry": 3290,
+    "seafood": 5990,
+    "produce": 990,
+    "fruit": 1590,
+    "vegetables": 790,
+    "deli": 2490,
+    "bakery": 1190,
+    "beverages": 890,
+}
 
 
 def _merchant_setup(runtime: ServerRuntime) -> None:
@@ -49,19 +60,27 @@ def _merchant_setup(runtime: ServerRuntime) -> None:
         for entry in CATALOG:
             product = api.post(
                 "/api/v1/products",
-                json={"gtin": entry.gtin, "name": entry.name, "category": entry.category,
-                      "price": {"amount_minor": _DEMO_PRICES.get(entry.category, 1500), "currency": "CNY"}},
+                json={
+                    "gtin": entry.gtin,
+                    "name": entry.name,
+                    "category": entry.category,
+                    "price": {"amount_minor": _DEMO_PRICES.get(entry.category, 1500), "currency": "CNY"},
+                },
             )
             product.raise_for_status()
             api.post(
                 "/api/v1/offers",
-                json={"product_id": product.json()["id"], "match": {"gtin": entry.gtin},
-                      "trigger": {"kind": "expiring", "within_hours": 36}},
+                json={
+                    "product_id": product.json()["id"],
+                    "match": {"gtin": entry.gtin},
+                    "trigger": {"kind": "expiring", "within_hours": 36},
+                },
             ).raise_for_status()
 
 
 def summary_counts(runtime: ServerRuntime) -> dict[str, int]:
     with Session(runtime.services.engine) as session:
+
         def count(query: Any) -> int:
             return int(session.exec(query).one())
 
@@ -83,7 +102,9 @@ def _status(runtime: ServerRuntime, fleet: Fleet, started: float, duration: floa
     table = Table(show_header=False, box=None)
     sim_now = runtime.clock.now().strftime("%a %d %b %H:%M")
     elapsed = time.monotonic() - started
-    table.add_row("simulated time", f"{sim_now} UTC  (x{runtime.clock.real_seconds(1) and 1 / runtime.clock.real_seconds(1):.0f})")
+    table.add_row(
+        "simulated time", f"{sim_now} UTC  (x{runtime.clock.real_seconds(1) and 1 / runtime.clock.real_seconds(1):.0f})"
+    )
     table.add_row("running", f"{elapsed:.0f} s" + (f" of {duration:.0f} s" if duration else "  (Ctrl-C to stop)"))
     table.add_row("fridges online", str(counts["fridges_online"]))
     table.add_row("messages ingested", str(counts["messages_ingested"]))
@@ -136,7 +157,9 @@ def demo(
         console.print(f"  HTTP API      {runtime.http_url}/docs   (OpenAPI: {runtime.http_url}/openapi.json)")
         console.print(f"  metrics       {runtime.http_url}/metrics")
         console.print(f"  MQTT broker   {runtime.mqtt_url}")
-        console.print(f"  fridge 1      {sims[0].fridge_id}  (its offers: {runtime.http_url}/api/v1/fridges/{sims[0].fridge_id}/offers with its password)")
+        first = sims[0]
+        console.print(f"  fridge 1      {runtime.http_url}/api/v1/fridges/{first.fridge_id}/offers")
+        console.print(f"                (Authorization: Bearer {first.password})")
         fleet = Fleet(sims, runtime.mqtt_url, runtime.http_url, clock, seed=seed)
         fleet.start()
         started = time.monotonic()

@@ -43,14 +43,21 @@ def run(
     fridge_id: Annotated[str, typer.Option(envvar="FRESHTAP_FRIDGE_ID")],
     password: Annotated[str, typer.Option(envvar="FRESHTAP_FRIDGE_PASSWORD")],
     mqtt_url: Annotated[str, typer.Option(envvar="FRESHTAP_MQTT_URL")] = "mqtt://127.0.0.1:1883",
-    state_dir: Annotated[Path, typer.Option(help="Where the agent keeps its seq and queue.")] = Path(".freshtap/device"),
+    state_dir: Annotated[Path, typer.Option(help="Where the agent keeps its seq and queue.")] = Path(
+        ".freshtap/device"
+    ),
 ) -> None:
     """Run the fridge agent until Ctrl-C: state with a last will, inventory snapshots, offers."""
     from freshtap.device.agent import AgentConfig, FridgeAgent
 
     agent = FridgeAgent(
-        AgentConfig(fridge_id=fridge_id, username=fridge_id, password=password, mqtt_url=mqtt_url,
-                    state_dir=state_dir / fridge_id),
+        AgentConfig(
+            fridge_id=fridge_id,
+            username=fridge_id,
+            password=password,
+            mqtt_url=mqtt_url,
+            state_dir=state_dir / fridge_id,
+        ),
         SystemClock(),
     )
     agent.start()

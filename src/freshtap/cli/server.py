@@ -32,9 +32,7 @@ def server() -> None:
     settings = Settings()
     if settings.mqtt_url is None:
         wanted = settings.embedded_mqtt_port
-        settings = settings.model_copy(
-            update={"embedded_mqtt_port": port_or_free(settings.embedded_mqtt_host, wanted)}
-        )
+        settings = settings.model_copy(update={"embedded_mqtt_port": port_or_free(settings.embedded_mqtt_host, wanted)})
     clock = SystemClock() if settings.clock_speed == 1 else AcceleratedClock(settings.clock_speed)
     runtime = ServerRuntime(settings, clock)
     runtime.start()
