@@ -1,0 +1,40 @@
+"""The fridge's own view of each item's freshness, from the shared shelf-life model.
+
+The server recomputes freshness authoritatively; the device fills `freshness` so the door
+screen works offline. Only a known deadline is published: when the model has none (no label
+date, no reference), the item's `freshness` stays null rather than claiming "fresh".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from freshtap.contract import FreshnessInfo, InventoryItem
+from freshtap.settings import FreshnessSettings
+from freshtap.shelflife import ItemFacts, assess
+
+__all__ = ["with_freshness"]
+
+
+def with_freshness(item: InventoryItem, now: datetime, thresholds: FreshnessSettings) -> InventoryItem:
+    """`item` with `freshness` as the model assesses it at `now` (temperature history not yet used)."""
+    facts = ItemFacts(
+        name=item.name,
+        category=item.category,
+        added_at=item.added_at,
+        gtin=item.gtin,
+        opened_at=item.opened_at,
+        label_expiry=item.label_expiry,
+        expiry_kind=item.expiry_kind,
+        compartment=item.compartment,
+    )
+    assessment = assess(facts, now, thresholds)
+    if assessment.expires_at is None:
+        freshness = None
+    else:
+        freshness = FreshnessInfo(
+            state=assessment.state, expires_at=assessment.expires_at, basis=assessment.basis
+        )
+    if freshness == item.freshness:
+        return item
+    return item.model_copy(update={"freshness": freshness})
