@@ -18,6 +18,11 @@ which is why pyproject pins amqtt exactly; re-read them against amqtt's source o
   meanwhile. Here that replay is skipped (Mosquitto sends retained messages only on SUBSCRIBE
   too; what was published while a session was offline is queued for it anyway), and retained
   messages go only to a client that holds the filter.
+- **Broadcasts that survive subscription churn.** Upstream's `_run_broadcast` iterates the live
+  subscription dict (and each filter's subscriber list) across awaits; a client subscribing or
+  leaving meanwhile raised "dictionary changed size during iteration" in a task nobody awaited,
+  and the message was lost for every subscriber not yet served. The dict here hands out
+  snapshots when iterated (`_SubscriptionTable`).
 - **A bounded offline queue** per persistent session, like Mosquitto's `max_queued_messages`.
 - **Packet size limits** (`GuardedReader`): amqtt reads packets whole, up to 256 MB.
 """
@@ -49,6 +54,16 @@ logger = logging.getLogger(__name__)
 _AUTHENTICATED_KEY = "freshtap.connect_authenticated"
 # Marks a session between its connect and its message loop (see `_publish_session_retained_messages`).
 _CONNECTING_KEY = "freshtap.connecting"
+
+
+class _SubscriptionTable(dict[str, list[tuple[Session, int]]]):
+    """amqtt's filter -> subscribers table, iterated as a snapshot so awaits in between are safe."""
+
+    def __iter__(self) -> Any:
+        return iter(list(super().keys()))
+
+    def items(self) -> Any:
+        return [(key, list(value)) for key, value in super().items()]
 
 
 class GuardedReader(StreamReaderAdapter):  # type: ignore[misc]  # amqtt ships no type information
@@ -102,6 +117,7 @@ class HardenedBroker(Broker):  # type: ignore[misc]
         max_queued: int,
     ) -> None:
         super().__init__(config)
+        self._subscriptions: dict[str, list[tuple[Session, int]]] = _SubscriptionTable(self._subscriptions)
         self._policy = policy
         self._connect_timeout = connect_timeout
         self._max_queued = max_queued

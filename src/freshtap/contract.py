@@ -29,6 +29,7 @@ from pydantic import (
 from freshtap.gtin import is_valid_gtin14
 
 __all__ = [
+    "CHANNEL_TYPE",
     "DEVICE_TO_SERVER",
     "FRIDGE_ID_PATTERN",
     "MAX_PAYLOAD_BYTES",
@@ -38,6 +39,7 @@ __all__ = [
     "Basis",
     "Channel",
     "Compartment",
+    "CompartmentReading",
     "ContractViolation",
     "EventBody",
     "EventKind",

@@ -311,3 +311,26 @@ def test_sys_topics_and_anonymous_defaults_are_gone(embedded: Endpoint) -> None:
         assert server.subscribe("$SYS/#") == 0x80
     with MqttClient(embedded.host, embedded.port, client_id="") as anonymous:
         assert anonymous.connect().is_failure
+
+
+
+def test_the_subscription_table_can_change_while_a_broadcast_walks_it() -> None:
+    # Upstream amqtt walks its live filter -> subscribers table across awaits in `_run_broadcast`;
+    # a client subscribing or leaving meanwhile raised "dictionary changed size during iteration"
+    # in a task nobody awaited, losing the message for every subscriber not yet served (seen in
+    # the demo). The hardened broker's table hands out snapshots, so the walk finishes.
+    from freshtap.server.broker.hardened import _SubscriptionTable
+
+    table = _SubscriptionTable({"a": [("s1", 1)], "b": [("s2", 1), ("s3", 1)]})  # type: ignore[dict-item]
+    walked = []
+    for key, subscribers in table.items():
+        table[f"new-{key}"] = []
+        table.pop("b", None)
+        for subscriber in subscribers:
+            walked.append(subscriber)
+            if key in table:
+                table[key].clear()  # a subscriber leaving mid-walk does not hide the next one
+    assert walked == [("s1", 1), ("s2", 1), ("s3", 1)]
+    for key in table:
+        del table[key]
+    assert table == {}

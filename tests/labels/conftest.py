@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from freshtap.firmware_mock.camera import Degradation
 
 from .frames import Frame, make_frames

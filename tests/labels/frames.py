@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
-from freshtap.firmware_mock.camera import Degradation, Package, render_frame, sample_packages
 from numpy.typing import NDArray
+
+from freshtap.firmware_mock.camera import Degradation, Package, render_frame, sample_packages
 
 TODAY = date(2026, 11, 23)
 FRAMES_PER_CONDITION = 20

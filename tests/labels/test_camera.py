@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-import freshtap.firmware_mock.camera as camera
 import numpy as np
 import pytest
+
+import freshtap.firmware_mock.camera as camera
 from freshtap.firmware_mock.camera import (
     MAX_PACKAGES,
     Degradation,

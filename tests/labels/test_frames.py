@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-import freshtap.device.labels as labels
 import pytest
+
+import freshtap.device.labels as labels
 from freshtap.device.labels import ZxingDecoder, read_labels
 from freshtap.firmware_mock.camera import Degradation, Package, render_frame, sample_packages
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from freshtap.device.labels import (
     DecodedSymbol,
     FixedDecoder,
@@ -14,9 +17,6 @@ from freshtap.device.labels import (
     read_labels,
 )
 from freshtap.firmware_mock.camera import Package, digital_link_uri, element_string_hri
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from freshtap.gtin import check_digit
 
 from .truth import expected_read

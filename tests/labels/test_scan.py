@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from freshtap.device.labels import scan_files
 from freshtap.firmware_mock.camera import Degradation, render_frame, sample_packages
 

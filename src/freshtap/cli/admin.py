@@ -104,8 +104,9 @@ def mosquitto_config(
         fridge_id=None,
     )
     paths = write_mosquitto_files(directory, [server_account, *found], host, port, run_as_user=user)
-    out = {"fridges": len(found), "files": [str(p) for p in paths]}
-    typer.echo(json.dumps(out) if as_json else f"wrote {', '.join(out['files'])} for {len(found)} fridges")
+    files = [str(p) for p in paths]
+    out = {"fridges": len(found), "files": files}
+    typer.echo(json.dumps(out) if as_json else f"wrote {', '.join(files)} for {len(found)} fridges")
 
 
 @app.command("rotate")

@@ -8,6 +8,7 @@ expiring food turns into offers on their door screens, and some of them buy with
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import threading
 import time
@@ -33,7 +34,7 @@ from freshtap.simulator.catalog import CATALOG
 
 __all__ = ["demo", "summary_counts"]
 
-console = Console()
+console = Console(soft_wrap=True)
 
 
 # The demo merchant's shelf prices (CNY, minor units) by category; the merchant's own choice.
@@ -160,7 +161,9 @@ def demo(
         first = sims[0]
         console.print(f"  fridge 1      {runtime.http_url}/api/v1/fridges/{first.fridge_id}/offers")
         console.print(f"                (Authorization: Bearer {first.password})")
-        fleet = Fleet(sims, runtime.mqtt_url, runtime.http_url, clock, seed=seed)
+        sim_state = settings.data_dir / "demo-fleet"
+        shutil.rmtree(sim_state, ignore_errors=True)  # this run's fridges are new: fresh seq files
+        fleet = Fleet(sims, runtime.mqtt_url, runtime.http_url, clock, seed=seed, state_dir=sim_state)
         fleet.start()
         started = time.monotonic()
         with Live(_status(runtime, fleet, started, duration), console=console, refresh_per_second=2) as live:
