@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import freshtap.server.store.models  # noqa: F401  (registers the tables)
+import freshtap.server.store.models_registry  # noqa: F401  (registers every table)
 
 target_metadata = SQLModel.metadata
 
