@@ -10,6 +10,7 @@ import pytest
 
 from freshtap.settings import FreshnessSettings
 from freshtap.shelflife import ReferenceTable, load_reference
+from tests.conftest import missing_service
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = (REPO / ".." / "shared" / "data" / "foodkeeper-fsis-v128.json").resolve()
@@ -19,7 +20,7 @@ SOURCE = (REPO / ".." / "shared" / "data" / "foodkeeper-fsis-v128.json").resolve
 def source_path() -> Path:
     """The FoodKeeper source JSON; the test skips when the shared data folder is absent."""
     if not SOURCE.is_file():
-        pytest.skip(f"FoodKeeper source not found at {SOURCE} (the shared data folder is not mounted)")
+        missing_service(f"FoodKeeper source not found at {SOURCE} (the shared data folder is not beside the repo)")
     return SOURCE
 
 
