@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from freshtap.clock import Clock
 from freshtap.server.api.schemas import OfferCreate, ProductCreate
-from freshtap.server.domain.errors import Conflict, InvalidRequest, NotFound
+from freshtap.server.domain.errors import Conflict, NotFound
 from freshtap.server.store.ids import new_id
 from freshtap.server.store.models import Offer, Product
 
@@ -70,7 +70,7 @@ class CatalogService:
                     select(Product).where(Product.merchant_id == merchant_id, Product.gtin == data.gtin)
                 ).first()
                 if product is None:
-                    raise InvalidRequest(f"you have no product with GTIN {data.gtin}; create it first")
+                    raise NotFound(f"you have no product with GTIN {data.gtin}; create it first")
             trigger = data.trigger
             offer = Offer(
                 id=new_id("off"),

@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+from freshtap.server.store.columns import timestamp
 
 __all__ = [
     "AppliedMessage",
@@ -32,11 +34,7 @@ __all__ = [
 ]
 
 
-def _ts(nullable: bool = False, index: bool = False) -> Any:
-    return Field(
-        default=None if nullable else ...,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
-    )
+_ts = timestamp
 
 
 class Household(SQLModel, table=True):
@@ -145,6 +143,8 @@ class InventoryRecord(SQLModel, table=True):
     explanation: str = Field(default="", max_length=500)
     next_check_at: datetime | None = _ts(nullable=True, index=True)
     """When the freshness state next changes with no new data; the scheduler wakes for it."""
+    runout_at: datetime | None = _ts(nullable=True)
+    """When the fill level is forecast to reach zero (services/runout.py); None: no forecast."""
     updated_at: datetime = _ts()
 
 

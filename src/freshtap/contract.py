@@ -24,6 +24,7 @@ from pydantic import (
     PlainSerializer,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
 )
 
 from freshtap.gtin import is_valid_gtin14
@@ -176,7 +177,11 @@ def _check_gtin(value: str) -> str:
     return value
 
 
-Gtin14 = Annotated[str, AfterValidator(_check_gtin)]
+Gtin14 = Annotated[
+    str,
+    AfterValidator(_check_gtin),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{14}$", "format": "gtin"}),
+]
 FridgeId = Annotated[str, Field(pattern=FRIDGE_ID_PATTERN.pattern, min_length=1, max_length=64)]
 ShortText = Annotated[str, Field(max_length=200)]
 
