@@ -23,6 +23,10 @@ which is why pyproject pins amqtt exactly; re-read them against amqtt's source o
   leaving meanwhile raised "dictionary changed size during iteration" in a task nobody awaited,
   and the message was lost for every subscriber not yet served. The dict here hands out
   snapshots when iterated (`_SubscriptionTable`).
+- **Acknowledged means delivered.** Upstream PUBACKs a message when its protocol handler queues
+  it, and drops the queue when the client disconnects before the message loop took it: a
+  publisher that sends and leaves lost up to half its acknowledged messages. The queue is now
+  drained into the broadcast before the disconnect is handled.
 - **A bounded offline queue** per persistent session, like Mosquitto's `max_queued_messages`.
 - **Packet size limits** (`GuardedReader`): amqtt reads packets whole, up to 256 MB.
 """
@@ -183,6 +187,19 @@ class HardenedBroker(Broker):  # type: ignore[misc]
         if client_session.keep_alive > 0 and isinstance(timeout_disconnect_delay, int):
             client_session.keep_alive += timeout_disconnect_delay
         return handler, client_session
+
+    async def _handle_disconnect(
+        self, client_session: Session, handler: BrokerProtocolHandler, disconnect_waiter: asyncio.Future[Any]
+    ) -> None:
+        # The protocol handler acknowledges a QoS 1 PUBLISH (PUBACK) as soon as it has queued it
+        # for the message loop; upstream's loop then sees the disconnect first and drops whatever
+        # is still queued: acknowledged messages, lost. Deliver them before the session ends.
+        queue = client_session.delivered_message_queue
+        while not queue.empty():
+            delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            delivered.set_result(queue.get_nowait())
+            await self._handle_message_delivery(client_session, handler, delivered)
+        await super()._handle_disconnect(client_session, handler, disconnect_waiter)
 
     async def _take_over(self, client_id: str | None) -> None:
         """Close the connection of `client_id`, if any, and wait until the broker has handled it."""
