@@ -12,10 +12,30 @@ import secrets
 import shutil
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 POSTGRES_ADMIN_URL = os.environ.get("FRESHTAP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-faults", action="store_true", default=False, help="run the slow fault suite (tests marked faults)"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "faults: slow fault-injection case; skipped unless --run-faults (make faults)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-faults"):
+        return
+    skip = pytest.mark.skip(reason="slow fault case: run with --run-faults (make faults)")
+    for item in items:
+        if item.get_closest_marker("faults") is not None:
+            item.add_marker(skip)
 
 
 def services_required() -> bool:
@@ -51,6 +71,38 @@ def mosquitto_clients() -> tuple[str, str]:
         missing_service("mosquitto_pub/mosquitto_sub are not installed (apt-get install mosquitto-clients)")
     assert pub is not None and sub is not None
     return pub, sub
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (a `playwright.sync_api.Browser`); never `playwright install`.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, which would break the asyncio tests of other modules.
+    """
+    if not os.path.exists(CHROMIUM):
+        missing_service("chromium is not installed (apt-get install chromium fonts-wqy-microhei)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing_service("the playwright package is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture
