@@ -5,8 +5,23 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from freshtap import __version__
+from freshtap.server.api.middleware import BodySizeLimit, SecurityHeaders
+from freshtap.server.api.openapi import document_problems
 from freshtap.server.api.problems import install_problem_handlers
-from freshtap.server.api.routes import fridges, health, offers, orders, products, proposals
+from freshtap.server.api.routes import (
+    due_soon,
+    fridges,
+    health,
+    households,
+    offers,
+    orders,
+    pay,
+    products,
+    proposals,
+    ready,
+    waste,
+    webhooks,
+)
 from freshtap.server.container import Services
 
 __all__ = ["create_app"]
@@ -20,6 +35,10 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (health, products, offers, fridges, proposals, orders):
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(SecurityHeaders)
+    document_problems(app)
+    routers = (health, ready, products, offers, fridges, proposals, orders, waste, due_soon, households, webhooks, pay)
+    for module in routers:
         app.include_router(module.router)
     return app

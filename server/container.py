@@ -11,8 +11,8 @@ from sqlmodel import Session
 from freshtap.clock import Clock
 from freshtap.server.ingest.service import IngestService
 from freshtap.server.metrics import Metrics
+from freshtap.server.payments.factory import build_provider
 from freshtap.server.payments.provider import PaymentProvider
-from freshtap.server.payments.sandbox import SandboxProvider
 from freshtap.server.security.credentials import CredentialVerifier
 from freshtap.server.services.catalog import CatalogService
 from freshtap.server.services.orders import OrderService
@@ -47,7 +47,7 @@ def build_services(
 ) -> Services:
     sessions = session_factory(engine)
     metrics = Metrics()
-    provider = payments or SandboxProvider(sessions, clock)
+    provider = payments or build_provider(settings, sessions, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -58,6 +58,6 @@ def build_services(
         publisher=publisher,
         payments=provider,
         catalog=CatalogService(sessions, clock),
-        orders=OrderService(sessions, clock, provider, publisher, metrics),
+        orders=OrderService(sessions, clock, provider, publisher, metrics, settings.payments),
         ingest=IngestService(sessions, clock, settings, publisher, metrics),
     )

@@ -62,7 +62,7 @@ CurrentHousehold = Annotated[FridgeCaller, Depends(_household)]
 def _owned_fridge(
     services: ServicesDep,
     caller: CurrentHousehold,
-    fridge_id: Annotated[str, Path(max_length=64)],
+    fridge_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$")],
 ) -> Fridge:
     with services.sessions() as session:
         fridge = session.get(Fridge, fridge_id)

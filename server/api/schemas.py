@@ -10,13 +10,18 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from freshtap.contract import FreshnessInfo, Gtin14, Money
 
 __all__ = [
+    "ID_PATTERN",
+    "NO_CONTROL",
+    "AcceptRequest",
     "InventoryItemPublic",
     "InventoryPublic",
+    "LimitsPublic",
+    "LimitsUpdate",
     "OfferCreate",
     "OfferPublic",
     "OrderPublic",
@@ -25,6 +30,10 @@ __all__ = [
     "ProductPublic",
 ]
 
+# Text fields refuse control characters (PostgreSQL cannot store NUL; none belongs in a name).
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+# Identifiers the server issued: prefix, underscore, hex (e.g. `ord_5d4447f833c5efd2`).
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -39,8 +48,8 @@ class MoneyIn(_Write):
 
 class ProductCreate(_Write):
     gtin: Gtin14 | None = None
-    name: str = Field(min_length=1, max_length=200)
-    category: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL)
+    category: str = Field(min_length=1, max_length=64, pattern=NO_CONTROL)
     price: MoneyIn
 
 
@@ -60,7 +69,7 @@ class MatchGtin(_Write):
 
 
 class MatchCategory(_Write):
-    category: str = Field(min_length=1, max_length=64)
+    category: str = Field(min_length=1, max_length=64, pattern=NO_CONTROL)
     gtin: None = None
 
 
@@ -83,19 +92,25 @@ Trigger = Annotated[ExpiringTrigger | LowFillTrigger | RunoutTrigger, Field(disc
 
 
 class QuietHours(_Write):
-    start: str
-    end: str
+    """Household wall-clock hours (HH:MM, 24-hour) in which no new proposal is shown."""
 
-    @field_validator("start", "end")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError("use HH:MM, 24-hour")
-        return value
+    start: str = Field(pattern=_HHMM.pattern)
+    end: str = Field(pattern=_HHMM.pattern)
 
 
 class OfferCreate(_Write):
-    product_id: str | None = Field(default=None, max_length=40)
+    # Exactly one of product_id and gtin, said in the schema too (validated below).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["product_id"], "properties": {"product_id": {"type": "string"}}},
+                {"required": ["gtin"], "properties": {"gtin": {"type": "string"}}},
+            ]
+        },
+    )
+
+    product_id: str | None = Field(default=None, max_length=40, pattern=ID_PATTERN)
     gtin: Gtin14 | None = None
     match: MatchGtin | MatchCategory
     trigger: Trigger
@@ -153,11 +168,15 @@ class PaymentPublic(BaseModel):
     provider: str
     reference: str | None
     failure_reason: str | None
+    next_action_url: str | None = None
+    """While `requires_action`: the page where the owner authenticates (the door screen shows it as a QR code)."""
+    authorized_by: str | None = None
+    """`one_tap` within the household's limit, or `pin` above it."""
 
 
 class OrderPublic(BaseModel):
     order_id: str
-    status: Literal["pending", "requires_action", "paid", "declined"]
+    status: Literal["pending", "requires_action", "paid", "declined", "cancelled", "refunded"]
     proposal_id: str
     household_id: str
     fridge_id: str
@@ -165,5 +184,38 @@ class OrderPublic(BaseModel):
     product_id: str
     amount: Money
     payment: PaymentPublic
+    cancellable_until: datetime | None = None
+    """Until when `POST /api/v1/orders/{id}/cancel` undoes the purchase; null when it cannot."""
     created_at: datetime
     updated_at: datetime
+
+
+class AcceptRequest(_Write):
+    """The optional body of a one-tap accept: what the door screen showed, and the PIN when asked."""
+
+    expected_amount: MoneyIn | None = None
+    """The price the screen showed; part of the Idempotency-Key's fingerprint, and refused when stale."""
+    pin: str | None = Field(default=None, min_length=1, max_length=16, pattern=NO_CONTROL)
+    """The household's PIN, for a purchase above its one-tap limit (or send `X-Freshtap-PIN`)."""
+
+
+class LimitsUpdate(_Write):
+    """`PUT /api/v1/households/me/limits`: the whole set; a limit left out or null is no limit.
+
+    `pin`: a new PIN of 4-8 digits, `null` to remove it, left out to keep it. Once a PIN is set,
+    changing anything here needs the current one (`X-Freshtap-PIN` or `current_pin`).
+    """
+
+    per_order: MoneyIn | None = None
+    per_week: MoneyIn | None = None
+    pin: str | None = Field(default=None, pattern=r"^[0-9]{4,8}$")
+    current_pin: str | None = Field(default=None, min_length=1, max_length=16, pattern=NO_CONTROL)
+
+
+class LimitsPublic(BaseModel):
+    per_order: Money | None
+    per_week: Money | None
+    """Over the rolling last seven days, counting orders not declined, cancelled or refunded."""
+    spent_this_week: Money | None
+    pin_set: bool
+    pin_locked_until: datetime | None

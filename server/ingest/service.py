@@ -5,18 +5,29 @@ in one transaction together with the record of its `(fridge_id, seq)`, so a rede
 recognised and skipped, and an inventory snapshot older than the newest applied is ignored.
 A message that fails validation is stored as a `Rejection` and counted by reason; nothing a
 message contains can make `handle` raise. Offers lists that changed are published after commit.
+
+Snapshots also keep each item's fill history (services/runout.py) and file an item that left,
+or cancel the departure of one that came back (services/waste.py); `item_removed` files it too.
+Telemetry reassesses the fridge only when a reading, or the one before it, is an excursion
+(`is_excursion`): a warm span only counts once the next reading closes it, so the reading that
+ends an excursion matters as much as the ones inside it.
+
+`refresh_due` is the scheduler's tick: it reassesses every fridge with an item due
+(`next_check_at`) or a lapsed proposal, so time alone moves items and opens offers.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy import func
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlmodel import Session, col, or_, select
 
 from freshtap.clock import Clock
 from freshtap.contract import (
@@ -29,13 +40,18 @@ from freshtap.contract import (
     decode,
 )
 from freshtap.server.metrics import Metrics
+from freshtap.server.services.freshness import is_excursion
 from freshtap.server.services.proposals import publish_offers, refresh_fridge
 from freshtap.server.services.publisher import FridgePublisher
+from freshtap.server.services.runout import record_fills
+from freshtap.server.services.waste import cancel_departure, record_departures
 from freshtap.server.store.models import (
     AppliedMessage,
     Fridge,
     FridgeEvent,
     InventoryRecord,
+    Offer,
+    Proposal,
     Rejection,
     TelemetryReading,
 )
@@ -46,9 +62,6 @@ __all__ = ["IngestOutcome", "IngestService"]
 log = logging.getLogger(__name__)
 
 Outcome = Literal["applied", "duplicate", "stale", "rejected"]
-
-# A reading above this in a chilled compartment shortens shelf life (docs/shelf-life.md).
-_SAFE_CHILL_C = 4.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,8 @@ class IngestService:
         self._settings = settings
         self._publisher = publisher
         self._metrics = metrics
+        self._refreshed = threading.Condition()
+        self._refreshed_through: datetime | None = None
 
     def handle(self, topic: str, payload: bytes | bytearray) -> IngestOutcome:
         payload = bytes(payload)
@@ -93,6 +108,10 @@ class IngestService:
             # Another worker applied the same (fridge_id, seq) between our check and our commit.
             self._metrics.ingested.labels(type=message.type, outcome="duplicate").inc()
             return IngestOutcome("duplicate", fridge_id=message.fridge_id)
+        except DataError as exc:
+            # Valid by the contract yet refused by the database (a value out of its range): the same
+            # message would fail forever, so it is rejected and kept, never retried into a jam.
+            return self._reject(topic, payload, "invalid", f"refused by the database: {exc.orig}"[:300])
 
     def broker_refused(self, reason: str, detail: str) -> None:
         """Record what the embedded broker cut off before it reached us (an oversized packet)."""
@@ -140,12 +159,15 @@ class IngestService:
                 )
                 if isinstance(message, InventoryMessage):
                     outcome = self._apply_inventory(session, fridge, message, now)
+                    reassess = True
                 elif isinstance(message, TelemetryMessage):
+                    reassess = self._moves_deadlines(session, fridge, message)
                     outcome = self._apply_telemetry(session, fridge, message)
                 else:
                     outcome = self._apply_event(session, fridge, message, now)
-                if outcome == "applied":
-                    republish = self._needs_refresh(message) and refresh_fridge(session, fridge.id, now, self._settings)
+                    reassess = True
+                if outcome == "applied" and reassess:
+                    republish = refresh_fridge(session, fridge.id, now, self._settings)
             session.add(fridge)
             session.commit()
             if republish:
@@ -155,10 +177,33 @@ class IngestService:
         return IngestOutcome(outcome, fridge_id=message.fridge_id)
 
     @staticmethod
-    def _needs_refresh(message: TelemetryMessage | InventoryMessage | EventMessage) -> bool:
-        if isinstance(message, TelemetryMessage):
-            return any(c.temp_c > _SAFE_CHILL_C and c.id != "freezer" for c in message.body.compartments)
-        return True
+    def _moves_deadlines(session: Session, fridge: Fridge, message: TelemetryMessage) -> bool:
+        """Whether this telemetry can move a deadline: it, or the reading it follows, is an excursion.
+
+        Called before the readings are stored. In order, the reading before is the fridge's last
+        (`compartments`); a late reading is compared with the stored one just before it.
+        """
+        newest = _aware(fridge.telemetry_at)
+        in_order = newest is None or message.at >= newest
+        for reading in message.body.compartments:
+            if is_excursion(reading.id, reading.temp_c):
+                return True
+            if in_order:
+                before = (fridge.compartments or {}).get(reading.id)
+            else:
+                before = session.exec(
+                    select(TelemetryReading.temp_c)
+                    .where(
+                        TelemetryReading.fridge_id == fridge.id,
+                        TelemetryReading.compartment == reading.id,
+                        col(TelemetryReading.at) < message.at,
+                    )
+                    .order_by(col(TelemetryReading.at).desc())
+                    .limit(1)
+                ).first()
+            if before is not None and is_excursion(reading.id, before):
+                return True
+        return False
 
     @staticmethod
     def _apply_state(fridge: Fridge, message: StateMessage) -> Outcome:
@@ -172,8 +217,7 @@ class IngestService:
         fridge.agent = message.body.agent or fridge.agent
         return "applied"
 
-    @staticmethod
-    def _apply_inventory(session: Session, fridge: Fridge, message: InventoryMessage, now: datetime) -> Outcome:
+    def _apply_inventory(self, session: Session, fridge: Fridge, message: InventoryMessage, now: datetime) -> Outcome:
         if fridge.inventory_seq is not None and message.seq <= fridge.inventory_seq:
             return "stale"
         fridge.inventory_seq = message.seq
@@ -183,10 +227,16 @@ class IngestService:
             for r in session.exec(select(InventoryRecord).where(InventoryRecord.fridge_id == fridge.id)).all()
         }
         seen: set[str] = set()
+        fills: dict[str, float] = {}
         for item in message.body.items:
             if item.item_id in seen:
                 continue
             seen.add(item.item_id)
+            if item.fill is not None:
+                fills[item.item_id] = item.fill
+            back = existing.get(item.item_id)
+            if back is not None and not back.present:
+                cancel_departure(session, fridge.id, item.item_id, item.added_at)
             record = existing.get(item.item_id) or InventoryRecord(
                 fridge_id=fridge.id,
                 item_id=item.item_id,
@@ -211,12 +261,14 @@ class IngestService:
             record.removed_at = None
             record.updated_at = now
             session.add(record)
-        for item_id, record in existing.items():
-            if item_id not in seen and record.present:
-                record.present = False
-                record.removed_at = message.at
-                record.updated_at = now
-                session.add(record)
+        departed = [record for item_id, record in existing.items() if item_id not in seen and record.present]
+        for record in departed:
+            record.present = False
+            record.removed_at = message.at
+            record.updated_at = now
+            session.add(record)
+        record_fills(session, fridge.id, fills, message.at)
+        record_departures(session, fridge, departed, message.at, "snapshot", self._settings)
         return "applied"
 
     @staticmethod
@@ -232,8 +284,7 @@ class IngestService:
             fridge.compartments = {c.id: c.temp_c for c in message.body.compartments}
         return "applied"
 
-    @staticmethod
-    def _apply_event(session: Session, fridge: Fridge, message: EventMessage, now: datetime) -> Outcome:
+    def _apply_event(self, session: Session, fridge: Fridge, message: EventMessage, now: datetime) -> Outcome:
         body = message.body
         session.add(
             FridgeEvent(
@@ -253,6 +304,7 @@ class IngestService:
                 if body.kind.value == "item_removed" and record.present:
                     record.present = False
                     record.removed_at = message.at
+                    record_departures(session, fridge, [record], message.at, "event", self._settings)
                 record.updated_at = now
                 session.add(record)
         return "applied"
@@ -261,11 +313,13 @@ class IngestService:
         """Re-evaluate every fridge whose items change state by now or whose proposals lapsed.
 
         The scheduler calls this each tick, so an item that becomes `expiring` at 03:00 with no
-        new message still opens its offer. Returns how many fridges' offers changed.
+        new message still opens its offer. Fridges holding items that an offer created since
+        the last pass matches are reassessed too, so a new offer's own crossing is scheduled.
+        One fridge that fails is logged and skipped; the others are still refreshed. Returns
+        how many fridges' offers changed.
         """
-        from freshtap.server.store.models import Proposal
-
         now = self._clock.now()
+        since = self.refreshed_through or now - 2 * timedelta(seconds=self._settings.offers.scheduler_tick_seconds)
         with self._sessions() as session:
             due = set(
                 session.exec(
@@ -279,14 +333,66 @@ class IngestService:
                     select(Proposal.fridge_id).where(Proposal.status == "live", col(Proposal.expires_at) <= now)
                 ).all()
             )
+            due |= self._matching_new_offers(session, since, now)
         changed = 0
         for fridge_id in sorted(due):
-            with self._sessions() as session:
-                if refresh_fridge(session, fridge_id, now, self._settings):
-                    session.commit()
-                    publish_offers(session, self._publisher, fridge_id, now)
-                    self._metrics.offers_published.inc()
-                    changed += 1
-                else:
-                    session.commit()
+            try:
+                changed += self._refresh_one(fridge_id, now)
+            except Exception:
+                log.exception("scheduled refresh of fridge %s failed", fridge_id)
+        with self._refreshed:
+            self._refreshed_through = now
+            self._refreshed.notify_all()
         return changed
+
+    @staticmethod
+    def _matching_new_offers(session: Session, since: datetime, now: datetime) -> set[str]:
+        """Fridges with a present item that an active offer created in (since, now] matches."""
+        fresh = session.exec(
+            select(Offer.match_gtin, Offer.match_category).where(
+                col(Offer.active), col(Offer.created_at) > since, col(Offer.created_at) <= now
+            )
+        ).all()
+        gtins = {gtin for gtin, _ in fresh if gtin}
+        categories = {category.lower() for _, category in fresh if category}
+        if not gtins and not categories:
+            return set()
+        return set(
+            session.exec(
+                select(InventoryRecord.fridge_id)
+                .where(
+                    col(InventoryRecord.present),
+                    or_(
+                        col(InventoryRecord.gtin).in_(gtins), func.lower(col(InventoryRecord.category)).in_(categories)
+                    ),
+                )
+                .distinct()
+            ).all()
+        )
+
+    def _refresh_one(self, fridge_id: str, now: datetime) -> int:
+        with self._sessions() as session:
+            changed = refresh_fridge(session, fridge_id, now, self._settings)
+            session.commit()
+            if not changed:
+                return 0
+            publish_offers(session, self._publisher, fridge_id, now)
+        self._metrics.offers_published.inc()
+        return 1
+
+    @property
+    def refreshed_through(self) -> datetime | None:
+        """The clock time of the last completed `refresh_due` pass (None: none yet)."""
+        with self._refreshed:
+            return self._refreshed_through
+
+    def wait_refreshed(self, through: datetime, timeout: float) -> bool:
+        """Block until a `refresh_due` pass that started at or after `through` has finished.
+
+        For tests and tools that move a clock and need to know the scheduler has seen it;
+        False on timeout (real seconds).
+        """
+        with self._refreshed:
+            return self._refreshed.wait_for(
+                lambda: self._refreshed_through is not None and self._refreshed_through >= through, timeout
+            )

@@ -1,23 +1,71 @@
-"""The server's authoritative freshness for stored items, from the shared shelf-life model."""
+"""The server's authoritative freshness for stored items, from the shared shelf-life model.
+
+`temperature_history` turns stored telemetry into the spans the model integrates;
+`refresh_item_freshness` reassesses one record in place and sets `next_check_at`, the instant
+its state next changes with no new data (the scheduler wakes for it); `load_windows` reads a
+fridge's due-soon windows (the household's own `use_soon` hours per GTIN or category, which
+`services/due_soon.py` writes); `is_excursion` says
+whether a reading uses shelf life at other than the compartment's nominal rate, so that
+telemetry only triggers a recomputation when it can change a deadline.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from freshtap.server.store.history_models import DueSoonWindow
 from freshtap.server.store.models import InventoryRecord, TelemetryReading
 from freshtap.settings import FreshnessSettings
-from freshtap.shelflife import ItemFacts, TemperatureSpan, assess, next_transition
+from freshtap.shelflife import (
+    FREEZER_COMPARTMENTS,
+    FROZEN_AT_OR_BELOW_C,
+    REFERENCE_TEMP_C,
+    Assessment,
+    ItemFacts,
+    TemperatureSpan,
+    assess,
+    next_transition,
+)
 
-__all__ = ["refresh_item_freshness", "temperature_history"]
+__all__ = [
+    "MAX_READING_GAP",
+    "DueSoonWindows",
+    "is_excursion",
+    "item_facts",
+    "load_windows",
+    "refresh_item_freshness",
+    "temperature_history",
+]
 
-# Readings further apart than this are not assumed to describe the time between them.
-_MAX_GAP = timedelta(hours=2)
+MAX_READING_GAP = timedelta(hours=2)
+"""Readings further apart than this are not assumed to describe the time between them."""
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def is_excursion(compartment: str, temp_c: float) -> bool:
+    """True when a reading spends shelf life at another rate than the compartment's nominal one.
+
+    Nominal is "frozen" (rate 0) in a freezer and "at most 4 °C, not frozen" (rate 1) in any
+    other compartment (docs/shelf-life.md); only readings outside that move a deadline.
+    """
+    if compartment.strip().lower() in FREEZER_COMPARTMENTS:
+        return temp_c > FROZEN_AT_OR_BELOW_C
+    return temp_c > REFERENCE_TEMP_C or temp_c <= FROZEN_AT_OR_BELOW_C
 
 
 def temperature_history(session: Session, fridge_id: str, since: datetime) -> dict[str, list[TemperatureSpan]]:
-    """Spans of measured temperature per compartment, each reading holding until the next one."""
+    """Spans of measured temperature per compartment, each reading holding until the next one.
+
+    A reading holds for at most `MAX_READING_GAP`; consecutive touching spans at the same
+    temperature are merged, so a month of steady one-minute telemetry is a handful of spans.
+    """
     readings = session.exec(
         select(TelemetryReading)
         .where(TelemetryReading.fridge_id == fridge_id, col(TelemetryReading.at) >= since)
@@ -27,19 +75,53 @@ def temperature_history(session: Session, fridge_id: str, since: datetime) -> di
     previous: TelemetryReading | None = None
     for reading in readings:
         if previous is not None and previous.compartment == reading.compartment:
-            end = min(reading.at, previous.at + _MAX_GAP)
-            if end > previous.at:
-                spans.setdefault(reading.compartment, []).append(
-                    TemperatureSpan(_aware(previous.at), _aware(end), previous.temp_c)
-                )
+            start, end = _aware(previous.at), _aware(min(reading.at, previous.at + MAX_READING_GAP))
+            if end > start:
+                series = spans.setdefault(reading.compartment, [])
+                last = series[-1] if series else None
+                if last is not None and last.end == start and last.temp_c == previous.temp_c:
+                    series[-1] = TemperatureSpan(last.start, end, last.temp_c)
+                else:
+                    series.append(TemperatureSpan(start, end, previous.temp_c))
         previous = reading
     return spans
 
 
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
+@dataclass(frozen=True)
+class DueSoonWindows:
+    """Hours before expiry at which an item becomes `use_soon`, by GTIN and by category (lower case)."""
 
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    gtin: Mapping[str, float] = field(default_factory=dict)
+    category: Mapping[str, float] = field(default_factory=dict)
+
+    def hours_for(self, gtin: str | None, category: str) -> float | None:
+        """The window for an item: its GTIN's, else its category's, else None (the default threshold)."""
+        if gtin is not None and gtin in self.gtin:
+            return self.gtin[gtin]
+        return self.category.get(category.strip().lower())
+
+
+def load_windows(session: Session, fridge_id: str) -> DueSoonWindows:
+    rows = session.exec(select(DueSoonWindow).where(DueSoonWindow.fridge_id == fridge_id)).all()
+    return DueSoonWindows(
+        gtin={r.key: r.hours for r in rows if r.kind == "gtin"},
+        category={r.key: r.hours for r in rows if r.kind == "category"},
+    )
+
+
+def item_facts(record: InventoryRecord) -> ItemFacts:
+    """What the shelf-life model is told about a stored item."""
+    kind = record.expiry_kind
+    return ItemFacts(
+        name=record.name,
+        category=record.category,
+        added_at=_aware(record.added_at),
+        gtin=record.gtin,
+        opened_at=_aware(record.opened_at) if record.opened_at else None,
+        label_expiry=record.label_expiry,
+        expiry_kind="expiry" if kind == "expiry" else "best_before" if kind == "best_before" else None,
+        compartment=record.compartment,
+    )
 
 
 def refresh_item_freshness(
@@ -47,21 +129,16 @@ def refresh_item_freshness(
     now: datetime,
     thresholds: FreshnessSettings,
     temperatures: dict[str, list[TemperatureSpan]],
+    due_soon_hours: float | None = None,
 ) -> bool:
-    """Recompute one record's freshness in place; True when its state or deadline changed."""
-    facts = ItemFacts(
-        name=record.name,
-        category=record.category,
-        added_at=_aware(record.added_at),
-        gtin=record.gtin,
-        opened_at=_aware(record.opened_at) if record.opened_at else None,
-        label_expiry=record.label_expiry,
-        expiry_kind=record.expiry_kind if record.expiry_kind in ("expiry", "best_before") else None,  # type: ignore[arg-type]
-        compartment=record.compartment,
-    )
+    """Recompute one record's freshness in place; True when its state or deadline changed.
+
+    `due_soon_hours` is the household's own window for this product, if it set one.
+    """
+    facts = item_facts(record)
     spans = [s for s in temperatures.get(record.compartment, []) if s.end > facts.added_at]
-    result = assess(facts, now, thresholds, spans)
-    upcoming = next_transition(facts, now, thresholds, spans)
+    result: Assessment = assess(facts, now, thresholds, spans, due_soon_hours)
+    upcoming = next_transition(facts, now, thresholds, spans, due_soon_hours)
     before = (record.freshness_state, _aware(record.expires_at) if record.expires_at else None)
     record.freshness_state = result.state.value
     record.expires_at = result.expires_at

@@ -1,13 +1,24 @@
 """Turning inventory into live proposals, and keeping each fridge's retained offers list equal to them.
 
-`refresh_fridge` recomputes the freshness of a fridge's items, asks the pure planner which
-proposals to open or withdraw, applies that in the caller's transaction, and says whether the
-live list changed; `publish_offers` then sends the whole live list, retained, to the fridge.
+`refresh_fridge` recomputes the freshness and run-out forecast of a fridge's items, asks the pure
+planner which proposals to open or withdraw, applies that in the caller's transaction, sets each
+item's `next_check_at` to the next instant something changes with no new data, and says whether
+the live list changed; `publish_offers` then sends the whole live list, retained, to the fridge.
+
+`next_check_at` is the earliest of: the item's next freshness transition; the instant a
+matching offer's `expiring` or `runout` trigger starts to hold (`expires_at` or `runout_at`
+minus `within_hours`); and, for an item held back although an offer's trigger holds, the end
+of that offer's quiet hours or the moment its weekly cap frees up. The scheduler
+(`IngestService.refresh_due`) wakes a fridge when one of its items is due.
+
+An item the household already bought a replacement for (an accepted proposal made since the
+item was added) is not proposed again.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,9 +36,18 @@ from freshtap.contract import (
     OffersMessage,
     encode,
 )
-from freshtap.server.domain.offers import ItemView, LiveProposal, OfferRule, TriggerKind, plan_proposals
-from freshtap.server.services.freshness import refresh_item_freshness, temperature_history
+from freshtap.server.domain.offers import (
+    ItemView,
+    LiveProposal,
+    NewProposal,
+    OfferRule,
+    TriggerKind,
+    in_quiet_hours,
+    plan_proposals,
+)
+from freshtap.server.services.freshness import load_windows, refresh_item_freshness, temperature_history
 from freshtap.server.services.publisher import FridgePublisher
+from freshtap.server.services.runout import forecast_runouts
 from freshtap.server.store.ids import new_id
 from freshtap.server.store.models import (
     Fridge,
@@ -42,10 +62,11 @@ from freshtap.settings import Settings
 
 __all__ = ["live_offers_message", "publish_offers", "refresh_fridge"]
 
+_WEEK = timedelta(days=7)
+_TICK = timedelta(microseconds=1)
+
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
@@ -53,40 +74,79 @@ def _parse_hhmm(value: str | None) -> time | None:
     return time.fromisoformat(value) if value else None
 
 
-def _local_time(household: Household | None, now: datetime) -> time:
+def _zone(household: Household | None) -> ZoneInfo:
     try:
-        zone = ZoneInfo(household.timezone) if household else ZoneInfo("UTC")
+        return ZoneInfo(household.timezone) if household else ZoneInfo("UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return now.astimezone(zone).time()
+        return ZoneInfo("UTC")
 
 
-def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Settings) -> bool:
-    """Recompute freshness and proposals for one fridge; True if its live offers changed."""
-    fridge = session.get(Fridge, fridge_id)
-    if fridge is None:
-        return False
-    records = session.exec(
-        select(InventoryRecord).where(InventoryRecord.fridge_id == fridge_id, col(InventoryRecord.present))
-    ).all()
-    oldest = min((_aware(r.added_at) for r in records), default=now)
-    temps = temperature_history(session, fridge_id, oldest)
-    for record in records:
-        refresh_item_freshness(record, now, settings.freshness, temps)
-        record.updated_at = now
-        session.add(record)
+def _matches(rule: OfferRule, item: ItemView) -> bool:
+    if rule.match_gtin is not None:
+        return item.gtin == rule.match_gtin
+    return rule.match_category is not None and item.category.lower() == rule.match_category.lower()
 
-    items = [
-        ItemView(
-            item_id=r.item_id,
-            name=r.name,
-            gtin=r.gtin,
-            category=r.category,
-            fill=r.fill,
-            expires_at=_aware(r.expires_at) if r.expires_at else None,
-        )
-        for r in records
-    ]
+
+def _trigger_starts(rule: OfferRule, item: ItemView) -> datetime | None:
+    """When a time-driven trigger starts to hold for `item` with no new data (None: not time-driven)."""
+    if rule.within_hours is None:
+        return None
+    if rule.trigger_kind == "expiring" and item.expires_at is not None:
+        return item.expires_at - timedelta(hours=rule.within_hours)
+    if rule.trigger_kind == "runout" and item.runout_at is not None:
+        return item.runout_at - timedelta(hours=rule.within_hours)
+    return None
+
+
+def _holds(rule: OfferRule, item: ItemView, now: datetime) -> bool:
+    if rule.trigger_kind == "low_fill":
+        return item.fill is not None and rule.below is not None and item.fill < rule.below
+    starts = _trigger_starts(rule, item)
+    return starts is not None and starts <= now
+
+
+def _quiet_ends(rule: OfferRule, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """The next end of `rule`'s quiet hours after `now`, if `now` is inside them."""
+    end = rule.quiet_end
+    if end is None or not in_quiet_hours(rule, now.astimezone(zone).time()):
+        return None
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), end, tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=zone)
+    return candidate.astimezone(UTC)
+
+
+def _next_check(
+    item: ItemView,
+    freshness_check: datetime | None,
+    rules: list[OfferRule],
+    covered: bool,
+    now: datetime,
+    zone: ZoneInfo,
+    cap_frees: Mapping[str, datetime],
+) -> datetime | None:
+    """The earliest instant after `now` at which this item's freshness or offers can change by time alone."""
+    wakes = [freshness_check] if freshness_check is not None else []
+    for rule in rules:
+        if not _matches(rule, item):
+            continue
+        starts = _trigger_starts(rule, item)
+        if starts is not None and starts > now:
+            wakes.append(starts)
+        elif not covered and _holds(rule, item, now):
+            # Triggered but not proposed: held back by quiet hours or the weekly cap.
+            quiet = _quiet_ends(rule, now, zone)
+            if quiet is not None:
+                wakes.append(quiet)
+            if rule.offer_id in cap_frees:
+                wakes.append(cap_frees[rule.offer_id])
+    later = [w for w in wakes if w > now]
+    return min(later) if later else None
+
+
+def _offer_rules(session: Session, records: Sequence[InventoryRecord]) -> list[OfferRule]:
+    """The active offers that match any of these items by GTIN or category."""
     gtins = {r.gtin for r in records if r.gtin}
     categories = {r.category.lower() for r in records}
     rows = session.exec(
@@ -97,7 +157,7 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
             or_(col(Offer.match_gtin).in_(gtins), func.lower(col(Offer.match_category)).in_(categories)),
         )
     ).all()
-    rules = [
+    return [
         OfferRule(
             offer_id=offer.id,
             merchant_id=offer.merchant_id,
@@ -116,18 +176,89 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
         )
         for offer, product in rows
     ]
+
+
+def _bought(session: Session, fridge_id: str, records: Sequence[InventoryRecord]) -> set[str]:
+    """Items for which the household accepted a proposal since the item was added."""
+    added = {r.item_id: _aware(r.added_at) for r in records}
+    accepted = session.exec(
+        select(Proposal.item_id, Proposal.created_at).where(
+            Proposal.fridge_id == fridge_id, Proposal.status == "accepted"
+        )
+    ).all()
+    return {item_id for item_id, created_at in accepted if item_id in added and _aware(created_at) >= added[item_id]}
+
+
+def _weekly(session: Session, household_id: str, now: datetime) -> dict[str, tuple[int, datetime]]:
+    """Per offer: proposals made to this household in the last 7 days, and when the oldest was."""
+    rows = session.exec(
+        select(Proposal.offer_id, func.count(), func.min(Proposal.created_at))
+        .where(Proposal.household_id == household_id, col(Proposal.created_at) >= now - _WEEK)
+        .group_by(col(Proposal.offer_id))
+    ).all()
+    return {offer_id: (int(count), _aware(first)) for offer_id, count, first in rows if first is not None}
+
+
+def _cap_frees(
+    rules: list[OfferRule], weekly: Mapping[str, tuple[int, datetime]], created: list[NewProposal], now: datetime
+) -> dict[str, datetime]:
+    """When each offer whose weekly cap is reached (counting this round's proposals) may propose again."""
+    made = dict(weekly)
+    for new in created:
+        count, first = made.get(new.offer.offer_id, (0, now))
+        made[new.offer.offer_id] = (count + 1, min(first, now))
+    frees: dict[str, datetime] = {}
+    for rule in rules:
+        cap = rule.max_per_household_per_week
+        if cap is not None and rule.offer_id in made and made[rule.offer_id][0] >= cap:
+            frees[rule.offer_id] = made[rule.offer_id][1] + _WEEK + _TICK
+    return frees
+
+
+def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Settings) -> bool:
+    """Recompute freshness, run-out and proposals for one fridge; True if its live offers changed."""
+    fridge = session.get(Fridge, fridge_id)
+    if fridge is None:
+        return False
+    records = session.exec(
+        select(InventoryRecord).where(InventoryRecord.fridge_id == fridge_id, col(InventoryRecord.present))
+    ).all()
+    oldest = min((_aware(r.added_at) for r in records), default=now)
+    temps = temperature_history(session, fridge_id, oldest)
+    windows = load_windows(session, fridge_id)
+    runouts = forecast_runouts(session, fridge_id, [r.item_id for r in records], now)
+    for record in records:
+        refresh_item_freshness(record, now, settings.freshness, temps, windows.hours_for(record.gtin, record.category))
+        record.runout_at = runouts.get(record.item_id)
+        record.updated_at = now
+        session.add(record)
+
+    views = {
+        r.item_id: ItemView(
+            item_id=r.item_id,
+            name=r.name,
+            gtin=r.gtin,
+            category=r.category,
+            fill=r.fill,
+            expires_at=_aware(r.expires_at) if r.expires_at else None,
+            runout_at=_aware(r.runout_at) if r.runout_at else None,
+        )
+        for r in records
+    }
+    bought = _bought(session, fridge_id, records)
+    rules = _offer_rules(session, records)
     live_rows = session.exec(select(Proposal).where(Proposal.fridge_id == fridge_id, Proposal.status == "live")).all()
     live = [LiveProposal(p.id, p.item_id, p.offer_id, _aware(p.expires_at)) for p in live_rows]
-    week_ago = now - timedelta(days=7)
-    counts = dict(
-        session.exec(
-            select(Proposal.offer_id, func.count())
-            .where(Proposal.household_id == fridge.household_id, col(Proposal.created_at) >= week_ago)
-            .group_by(Proposal.offer_id)
-        ).all()
+    weekly = _weekly(session, fridge.household_id, now)
+    zone = _zone(session.get(Household, fridge.household_id))
+    plan = plan_proposals(
+        [view for item_id, view in views.items() if item_id not in bought],
+        rules,
+        live,
+        now,
+        local_now=now.astimezone(zone).time(),
+        weekly_counts={offer_id: count for offer_id, (count, _) in weekly.items()},
     )
-    household = session.get(Household, fridge.household_id)
-    plan = plan_proposals(items, rules, live, now, local_now=_local_time(household, now), weekly_counts=counts)
 
     by_id = {p.id: p for p in live_rows}
     for proposal_id in plan.withdraw:
@@ -156,6 +287,17 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
                 created_at=now,
                 expires_at=now + ttl,
             )
+        )
+
+    withdrawn = set(plan.withdraw)
+    covered = {p.item_id for p in live_rows if p.id not in withdrawn} | {n.item.item_id for n in plan.create}
+    frees = _cap_frees(rules, weekly, list(plan.create), now)
+    for record in records:
+        if record.item_id in bought:
+            continue  # only its freshness can still change
+        freshness_check = _aware(record.next_check_at) if record.next_check_at else None
+        record.next_check_at = _next_check(
+            views[record.item_id], freshness_check, rules, record.item_id in covered, now, zone, frees
         )
     return bool(plan.create or plan.withdraw)
 

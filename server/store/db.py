@@ -51,7 +51,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine, revision: str = "heads") -> None:
+def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` with Alembic."""
     config = Config()
     config.set_main_option("script_location", str(files("freshtap.server.store") / "migrations"))

@@ -4,6 +4,7 @@ Alembic's environment and the schema-drift test import this. A new `<area>_model
 import here (by class name).
 """
 
+from freshtap.server.store.history_models import DueSoonWindow, FillReading, ItemHistory
 from freshtap.server.store.models import (
     AppliedMessage,
     Credential,
@@ -20,20 +21,37 @@ from freshtap.server.store.models import (
     SandboxCharge,
     TelemetryReading,
 )
+from freshtap.server.store.payments_models import (
+    OrderPayment,
+    PaymentCustomer,
+    SandboxAction,
+    SandboxRefund,
+    SpendingLimit,
+    WebhookEvent,
+)
 
 __all__ = [
     "AppliedMessage",
     "Credential",
+    "DueSoonWindow",
+    "FillReading",
     "Fridge",
     "FridgeEvent",
     "Household",
     "InventoryRecord",
+    "ItemHistory",
     "Merchant",
     "Offer",
     "Order",
+    "OrderPayment",
+    "PaymentCustomer",
     "Product",
     "Proposal",
     "Rejection",
+    "SandboxAction",
     "SandboxCharge",
+    "SandboxRefund",
+    "SpendingLimit",
     "TelemetryReading",
+    "WebhookEvent",
 ]

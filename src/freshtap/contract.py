@@ -408,6 +408,9 @@ def decode(topic_name: str, payload: bytes | bytearray) -> Message:
         raise ContractViolation("bad_topic", str(exc)) from None
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ContractViolation("too_large", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    if b"\\u0000" in payload:
+        # PostgreSQL cannot store NUL in text and no field has a use for it: refuse, don't guess.
+        raise ContractViolation("invalid", "a string contains a NUL character")
     try:
         raw = json.loads(payload)
     except (ValueError, RecursionError) as exc:

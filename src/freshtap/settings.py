@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["FreshnessSettings", "OfferSettings", "Settings"]
+__all__ = ["FreshnessSettings", "OfferSettings", "PaymentSettings", "Settings"]
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
 
@@ -34,6 +34,38 @@ class FreshnessSettings(BaseModel):
 class OfferSettings(BaseModel):
     proposal_ttl_hours: float = Field(default=24.0, gt=0)
     scheduler_tick_seconds: float = Field(default=60.0, gt=0)
+
+
+class PaymentSettings(BaseModel):
+    """One-tap payment: which provider charges, the cancellation window, and the PIN's attempt limit.
+
+    Environment: `FRESHTAP_PAYMENTS__PROVIDER=stripe`, `FRESHTAP_PAYMENTS__STRIPE_API_KEY=sk_...`, ...
+    """
+
+    provider: Literal["sandbox", "stripe"] = "sandbox"
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    """The signing secret (`whsec_...`) of the webhook endpoint `/api/v1/webhooks/stripe`."""
+    stripe_api_base: str | None = None
+    """Unset, Stripe's own API; tests point it at a local fake."""
+    stripe_capture: Literal["manual", "automatic"] = "manual"
+    """`manual`: authorise at the tap, capture when the cancellation window closes (a cancel is a void)."""
+    stripe_timeout_seconds: float = Field(default=20.0, gt=0)
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
+    webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    """A signed webhook older than this (or this far in the future) is refused as a possible replay."""
+    cancel_window_seconds: float = Field(default=600.0, ge=0)
+    """How long after the tap the household may still cancel (void before capture, refund after)."""
+    action_timeout_hours: float = Field(default=24.0, gt=0)
+    """An order still waiting for the owner to authenticate after this long is abandoned (voided)."""
+    pin_max_attempts: int = Field(default=5, ge=1, le=20)
+    pin_lockout_seconds: float = Field(default=900.0, gt=0)
+
+    @model_validator(mode="after")
+    def _stripe_needs_its_secrets(self) -> PaymentSettings:
+        if self.provider == "stripe" and (self.stripe_api_key is None or self.stripe_webhook_secret is None):
+            raise ValueError("the stripe provider needs stripe_api_key and stripe_webhook_secret")
+        return self
 
 
 class Settings(BaseSettings):
@@ -70,6 +102,7 @@ class Settings(BaseSettings):
 
     freshness: FreshnessSettings = FreshnessSettings()
     offers: OfferSettings = OfferSettings()
+    payments: PaymentSettings = PaymentSettings()
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
@@ -78,6 +111,10 @@ class Settings(BaseSettings):
                 value = getattr(self, name)
                 if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name} is a placeholder; set a real secret in production")
+            for name in ("stripe_api_key", "stripe_webhook_secret"):
+                value = getattr(self.payments, name)
+                if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+                    raise ValueError(f"payments.{name} is a placeholder; set a real secret in production")
         return self
 
     @property

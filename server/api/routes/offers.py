@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from freshtap.contract import Money
 from freshtap.server.api.deps import CurrentMerchant, ServicesDep
-from freshtap.server.api.schemas import OfferCreate, OfferPublic
+from freshtap.server.api.schemas import ID_PATTERN, OfferCreate, OfferPublic
 from freshtap.server.store.models import Offer
 
 router = APIRouter(prefix="/api/v1/offers", tags=["merchant"])
@@ -58,6 +58,6 @@ def list_offers(
 
 @router.get("/{offer_id}")
 def get_offer(
-    offer_id: Annotated[str, Path(max_length=40)], merchant: CurrentMerchant, services: ServicesDep
+    offer_id: Annotated[str, Path(max_length=40, pattern=ID_PATTERN)], merchant: CurrentMerchant, services: ServicesDep
 ) -> OfferPublic:
     return public(services.catalog.get_offer(merchant.merchant_id, offer_id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from freshtap.contract import Money
 from freshtap.server.api.deps import CurrentMerchant, ServicesDep
-from freshtap.server.api.schemas import ProductCreate, ProductPublic
+from freshtap.server.api.schemas import ID_PATTERN, ProductCreate, ProductPublic
 from freshtap.server.store.models import Product
 
 router = APIRouter(prefix="/api/v1/products", tags=["merchant"])
@@ -43,6 +43,8 @@ def list_products(
 
 @router.get("/{product_id}")
 def get_product(
-    product_id: Annotated[str, Path(max_length=40)], merchant: CurrentMerchant, services: ServicesDep
+    product_id: Annotated[str, Path(max_length=40, pattern=ID_PATTERN)],
+    merchant: CurrentMerchant,
+    services: ServicesDep,
 ) -> ProductPublic:
     return public(services.catalog.get_product(merchant.merchant_id, product_id))

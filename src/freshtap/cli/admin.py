@@ -44,20 +44,34 @@ def provision_fridge(
     household_id: Annotated[str | None, typer.Option(help="Add the fridge to this existing household.")] = None,
     payment_method: Annotated[str | None, typer.Option(help="Payment provider token, e.g. pm_sandbox_ok.")] = None,
     fridge_id: Annotated[str | None, typer.Option(help="Fridge id (default: generated).")] = None,
+    stripe_customer: Annotated[
+        str | None, typer.Option(help="The household's Stripe customer (cus_...) holding --payment-method.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a fridge (and its household) and print its credentials (shown once)."""
+    from freshtap.server.domain.errors import InvalidRequest
+    from freshtap.server.payments.customers import set_customer, validate_token
+
     if (household is None) == (household_id is None):
         raise typer.BadParameter("give exactly one of --household or --household-id")
+    for token in [t for t in (payment_method, stripe_customer) if t is not None]:
+        try:
+            validate_token(token)
+        except InvalidRequest as exc:
+            raise typer.BadParameter(exc.detail) from None
     settings = Settings()
+    sessions = _sessions(settings)
     made = accounts.provision_fridge(
-        _sessions(settings),
+        sessions,
         SystemClock(),
         household_name=household,
         household_id=household_id,
         payment_method=payment_method,
         fridge_id=fridge_id,
     )
+    if stripe_customer is not None:
+        set_customer(sessions, SystemClock(), made.household_id, "stripe", stripe_customer)
     out = {
         "fridge_id": made.fridge_id,
         "household_id": made.household_id,
