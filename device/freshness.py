@@ -3,21 +3,31 @@
 The server recomputes freshness authoritatively; the device fills `freshness` so the door
 screen works offline. Only a known deadline is published: when the model has none (no label
 date, no reference), the item's `freshness` stays null rather than claiming "fresh".
+
+With the compartment's measured temperatures (`temperatures`, spans from the item's `added_at`
+on), warmth brings the deadline forward as the model's rate law says, and the basis becomes
+`temperature`; without them the model assumes the compartment held its nominal temperature.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from freshtap.contract import FreshnessInfo, InventoryItem
 from freshtap.settings import FreshnessSettings
-from freshtap.shelflife import ItemFacts, assess
+from freshtap.shelflife import ItemFacts, TemperatureSpan, assess
 
 __all__ = ["with_freshness"]
 
 
-def with_freshness(item: InventoryItem, now: datetime, thresholds: FreshnessSettings) -> InventoryItem:
-    """`item` with `freshness` as the model assesses it at `now` (temperature history not yet used)."""
+def with_freshness(
+    item: InventoryItem,
+    now: datetime,
+    thresholds: FreshnessSettings,
+    temperatures: Sequence[TemperatureSpan] = (),
+) -> InventoryItem:
+    """`item` with `freshness` as the model assesses it at `now`, given its compartment's `temperatures`."""
     facts = ItemFacts(
         name=item.name,
         category=item.category,
@@ -28,7 +38,7 @@ def with_freshness(item: InventoryItem, now: datetime, thresholds: FreshnessSett
         expiry_kind=item.expiry_kind,
         compartment=item.compartment,
     )
-    assessment = assess(facts, now, thresholds)
+    assessment = assess(facts, now, thresholds, temperatures)
     if assessment.expires_at is None:
         freshness = None
     else:

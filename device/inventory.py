@@ -66,3 +66,8 @@ class Inventory:
     def __contains__(self, item_id: object) -> bool:
         with self._lock:
             return item_id in self._items
+
+    def replace_all(self, items: tuple[InventoryItem, ...]) -> None:
+        """Hold exactly `items`, in that order (restoring a snapshot, or loading one from disk)."""
+        with self._lock:
+            self._items = {item.item_id: item for item in items}

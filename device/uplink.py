@@ -1,4 +1,4 @@
-"""The fridge's one MQTT connection to the broker (paho-mqtt 2.x, MQTT 3.1.1).
+"""The fridge's one MQTT connection to the broker (paho-mqtt 2.x, MQTT 3.1.1), fed from an on-disk queue.
 
 `Uplink` keeps paho inside this module: the rest of the agent hands it contract messages to
 publish and receives validated `OffersMessage` / `NoticeMessage` objects back.
@@ -7,19 +7,34 @@ publish and receives validated `OffersMessage` / `NoticeMessage` objects back.
   (`clean_session=False`).
 - Presence: the last will is the retained `state` message `online: false` (QoS 1); every
   successful connect publishes the retained `state` `online: true`; a clean `stop()` publishes
-  `online: false` itself, since a clean disconnect suppresses the will.
+  `online: false` itself, since a clean disconnect suppresses the will. `state` is not queued.
+- Outbound: `publish` writes the message to the `Outbox` (the on-disk queue, in the caller's
+  transaction if one is open) and returns; the uplink's worker thread sends queued messages in
+  queue order, at most `max_inflight` unacknowledged at a time, and deletes each once the
+  broker acknowledges it. Nothing is sent twice on one connection, and nothing unacknowledged
+  is kept in paho between connections: each connection is a fresh paho client, and whatever the
+  last one did not get acknowledged is sent again from the queue on the next (the server
+  applies each `seq` once). The queue's bounds and drop policy are in `outbox.py`.
+- Server handshake (`server_handshake=True`): when the broker reports no session for this
+  fridge (`session present` = 0: the first connect, or a broker that lost its state), the
+  server's subscriptions may be gone too, and a broker acknowledges and drops a message nobody
+  subscribes to. So the queue is held until the server shows that it listens: a *live*
+  (not retained-on-subscribe) `offers` or `notices` message, which the freshtap server sends
+  whenever a fridge comes online. Meanwhile `state` `online: true` is re-announced with capped
+  backoff. `handshake_timeout` (None: wait as long as it takes) lets a fridge whose server never
+  answers send anyway.
 - Inbound: subscribes to its own `offers` and `notices` topics (QoS 1) on every connect. Every
   message is checked with `contract.decode`; a bad one is logged and counted by reason, and no
   exception ever escapes into paho's network thread.
-- Outbound: QoS 1 with a bounded in-flight window; while offline, QoS 1 messages wait in a
-  bounded in-memory queue (`QueueFull` when it is full) and QoS 0 messages are dropped and counted.
-- Reconnect: paho's capped exponential delay (`reconnect_delay_set`) plus a random extra wait
-  of up to `reconnect_jitter` times that delay before each retry, so a fleet that lost its broker
-  at the same instant does not come back in lockstep.
-- States: `OFFLINE` -> `CONNECTING` -> `ONLINE`, reported through `on_state` (called on paho's
-  thread or the caller of `stop()`; keep it short and non-blocking).
-- The constructor does no work; `start()` returns at once (connecting happens in the
-  background); `stop()` and every wait take a timeout.
+- Reconnect: capped exponential delay, `reconnect_min_delay * 2 ** (n - 1)` up to
+  `reconnect_max_delay`, plus a random extra wait of up to `reconnect_jitter` times that delay,
+  so a fleet that lost its broker at the same instant does not come back in lockstep.
+- States: `OFFLINE` -> `CONNECTING` -> `ONLINE`, reported through `on_state` (called on the
+  uplink's or paho's thread or the caller of `stop()`; keep it short and non-blocking).
+- Threads: one worker per uplink (connects, sends, deletes acknowledged messages) and paho's
+  network thread per connection. Lock order: the store's, then the uplink's; nothing holding
+  the uplink's lock touches the store or calls into paho.
+- The constructor does no work; `start()` returns at once; `stop()` and every wait take a timeout.
 """
 
 from __future__ import annotations
@@ -27,9 +42,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeAlias
 
@@ -41,7 +57,6 @@ import freshtap
 from freshtap.clock import Clock
 from freshtap.contract import (
     CHANNEL_TYPE,
-    DEVICE_TO_SERVER,
     SERVER_TO_DEVICE,
     Channel,
     ContractViolation,
@@ -60,6 +75,8 @@ from freshtap.contract import (
 
 from .broker_address import BrokerAddress, parse_mqtt_url
 from .delivery import Delivery, DeliveryTracker
+from .errors import QueueFull, UplinkError
+from .outbox import DroppedMessage, Outbox
 
 __all__ = [
     "ConnectionState",
@@ -74,25 +91,18 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DeviceMessage: TypeAlias = StateMessage | TelemetryMessage | InventoryMessage | EventMessage
+DeviceMessage: TypeAlias = TelemetryMessage | InventoryMessage | EventMessage
 IncomingMessage: TypeAlias = OffersMessage | NoticeMessage
 
 _SELECT_LIMIT = 1024  # FD_SETSIZE: paho's loop_start() network thread uses select()
 _CHANNEL_OF_TYPE: dict[str, Channel] = {kind: channel for channel, kind in CHANNEL_TYPE.items()}
+_SAFETY_WAKE = 1.0  # the worker re-checks its conditions at least this often
 
 
 class ConnectionState(StrEnum):
     OFFLINE = "offline"
     CONNECTING = "connecting"
     ONLINE = "online"
-
-
-class UplinkError(RuntimeError):
-    """The uplink cannot take this publish (not started, or not a message this fridge may send)."""
-
-
-class QueueFull(UplinkError):
-    """The offline queue is full; the message was not taken."""
 
 
 @dataclass(frozen=True)
@@ -105,32 +115,37 @@ class UplinkConfig:
     firmware: str | None = None
     keepalive: int = 30
     max_inflight: int = 20
-    """QoS 1 messages awaiting PUBACK at once; further ones wait in the queue."""
-    max_queued: int = 1000
-    """QoS 1 messages held (in flight plus waiting) before `publish` raises `QueueFull`."""
-    reconnect_min_delay: int = 1
-    reconnect_max_delay: int = 60
+    """Queued messages sent and awaiting their acknowledgement at once."""
+    reconnect_min_delay: float = 1
+    reconnect_max_delay: float = 60
     reconnect_jitter: float = 0.5
     connect_timeout: float = 10.0
     stop_timeout: float = 5.0
+    server_handshake: bool = False
+    """Hold the queue after a connect without a broker session until the server answers (module docstring)."""
+    handshake_timeout: float | None = None
+    """Send anyway after this many seconds without the server's answer; None waits for it."""
 
     def __post_init__(self) -> None:
         validate_fridge_id(self.fridge_id)
         parse_mqtt_url(self.mqtt_url)
-        if not 1 <= self.max_inflight < 65535 or self.max_queued < self.max_inflight:
-            raise ValueError("need 1 <= max_inflight < 65535 and max_queued >= max_inflight")
+        if not 1 <= self.max_inflight < 65535:
+            raise ValueError("need 1 <= max_inflight < 65535")
         if not 0 < self.reconnect_min_delay <= self.reconnect_max_delay:
             raise ValueError("need 0 < reconnect_min_delay <= reconnect_max_delay")
         if self.reconnect_jitter < 0:
             raise ValueError("reconnect_jitter must not be negative")
+        if self.handshake_timeout is not None and self.handshake_timeout <= 0:
+            raise ValueError("handshake_timeout must be positive (or None)")
 
 
 @dataclass(frozen=True)
 class UplinkStats:
     published: int
+    """Queued messages handed to the broker connection (a resend after a reconnect counts again)."""
     acknowledged: int
     dropped: int
-    """QoS 0 messages that found no connection."""
+    """Messages the queue's drop policy removed since `start()` (see `dropped_by_type` for the device's life)."""
     received: int
     rejected: Mapping[str, int]
     """Incoming messages refused, by `ContractViolation.reason` (or `unexpected_topic`)."""
@@ -138,6 +153,36 @@ class UplinkStats:
     connects: int
     connection_losses: int
     subscribe_denied: int
+    queued: int = 0
+    """Messages waiting in the on-disk queue (sent but unacknowledged ones included)."""
+    queued_bytes: int = 0
+    dropped_by_type: Mapping[str, int] = field(default_factory=dict)
+    server_waits: int = 0
+    """Connections on which the queue was held for the server handshake."""
+    publish_errors: int = 0
+
+
+@dataclass(eq=False)
+class _Connection:
+    """One paho client, from CONNECT to its end; never reused."""
+
+    client: mqtt.Client
+    online: bool = False
+    was_online: bool = False
+    ended: bool = False
+    ready: bool = False
+    """The queue may be sent on this connection (handshake done, or not needed)."""
+    cursor: int = 0
+    """The highest queue id handed to this connection."""
+    handed: dict[int, int] = field(default_factory=dict)
+    """paho mid -> queue id of sent, unacknowledged queue messages."""
+    direct: dict[int, Delivery] = field(default_factory=dict)
+    """paho mid -> delivery of `state` messages."""
+    early: set[int] = field(default_factory=set)
+    """Acknowledged mids whose publisher has not registered them yet."""
+    announce_delay: float = 0.0
+    next_announce: float = 0.0
+    handshake_deadline: float | None = None
 
 
 class Uplink:
@@ -148,22 +193,27 @@ class Uplink:
         config: UplinkConfig,
         clock: Clock,
         *,
+        outbox: Outbox,
         on_message: Callable[[IncomingMessage], None] | None = None,
         on_state: Callable[[ConnectionState], None] | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
+        self._outbox = outbox
         self._on_message = on_message
         self._on_state = on_state
         self._address: BrokerAddress = parse_mqtt_url(config.mqtt_url)
         self._rng = random.Random()  # jitter must differ between fridges, so not seeded
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
         self._state = ConnectionState.OFFLINE
         self._online = threading.Event()
         self._stopping = threading.Event()
-        self._client: mqtt.Client | None = None
-        self._attempt = 0
+        self._worker: threading.Thread | None = None
+        self._conn: _Connection | None = None
         self._last_error: str | None = None
+        self._last_queued = 0
+        self._acked: list[int] = []
         self._tracker = DeliveryTracker()
         self._counts: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
@@ -188,9 +238,17 @@ class Uplink:
     @property
     def running(self) -> bool:
         with self._lock:
-            return self._client is not None
+            return self._worker is not None
+
+    @property
+    def server_ready(self) -> bool:
+        """Online, and the queue may be sent (the server handshake, if any, is done)."""
+        with self._lock:
+            return self._conn is not None and self._conn.online and self._conn.ready
 
     def stats(self) -> UplinkStats:
+        queued, queued_bytes = self._outbox.depth() if self._outbox.store.is_open else (0, 0)
+        by_type = self._outbox.dropped_totals() if self._outbox.store.is_open else {}
         with self._lock:
             c = self._counts
             return UplinkStats(
@@ -203,66 +261,280 @@ class Uplink:
                 connects=c["connects"],
                 connection_losses=c["connection_losses"],
                 subscribe_denied=c["subscribe_denied"],
+                queued=queued,
+                queued_bytes=queued_bytes,
+                dropped_by_type=by_type,
+                server_waits=c["server_waits"],
+                publish_errors=c["publish_errors"],
             )
 
     def start(self) -> None:
-        """Begin connecting in the background; returns at once. Idempotent."""
+        """Begin connecting in the background; returns at once. Idempotent. The outbox's store must be open."""
+        last = self._outbox.last_id()
         with self._lock:
-            if self._client is not None:
+            if self._worker is not None:
                 return
             self._stopping.clear()
-            self._attempt = 0
-            client = self._make_client()
-            self._client = client
-        self._set_state(ConnectionState.CONNECTING)
-        client.connect_async(self._address.host, self._address.port, keepalive=self._config.keepalive)
-        client.loop_start()
+            self._last_queued = last
+            worker = threading.Thread(target=self._run, name=f"uplink-{self.fridge_id}", daemon=True)
+            self._worker = worker
+        worker.start()
 
     def stop(self, timeout: float | None = None) -> None:
-        """Say `online: false`, disconnect cleanly and end the network thread, within `timeout`."""
+        """Say `online: false`, disconnect cleanly and end the worker, within `timeout`.
+
+        Queued messages stay on disk for the next start.
+        """
         budget = self._config.stop_timeout if timeout is None else timeout
+        began = time.monotonic()
         with self._lock:
-            client = self._client
-            if client is None or self._stopping.is_set():
+            worker, conn = self._worker, self._conn
+            if worker is None or self._stopping.is_set():
                 return  # not started, or another thread is already stopping it
             self._stopping.set()
-        if self._online.is_set():
-            try:
-                goodbye = self._publish_on(client, self._state_message(online=False), qos=1)
-                goodbye.wait(budget / 2)
-            except UplinkError as exc:
-                log.warning("%s: could not say offline before stopping: %s", self.fridge_id, exc)
-        client.disconnect()
-        # loop_stop() joins paho's thread without a timeout; join through a helper so a thread
-        # stuck in DNS or a connect attempt cannot hang the caller.
-        joiner = threading.Thread(target=client.loop_stop, name=f"uplink-stop-{self.fridge_id}", daemon=True)
-        joiner.start()
-        joiner.join(budget / 2)
-        if joiner.is_alive():
-            log.warning("%s: network thread did not end within %.1fs", self.fridge_id, budget / 2)
+            self._wake.notify_all()
+            online = conn is not None and conn.online
+        if conn is not None:
+            if online:
+                try:
+                    goodbye = self._publish_state(conn, online=False)
+                    goodbye.wait(budget / 2)
+                except UplinkError as exc:
+                    log.warning("%s: could not say offline before stopping: %s", self.fridge_id, exc)
+            conn.client.disconnect()
+        worker.join(max(0.0, budget - (time.monotonic() - began)))
+        if worker.is_alive():
+            log.warning("%s: the uplink's worker did not end within %.1fs", self.fridge_id, budget)
         with self._lock:
-            self._client = None
+            self._worker = None
         self._online.clear()
-        self._tracker.clear()
         self._set_state(ConnectionState.OFFLINE)
 
     def wait_online(self, timeout: float) -> bool:
         """Block up to `timeout` seconds until the broker accepted the connection."""
         return self._online.wait(timeout)
 
-    def publish(self, message: DeviceMessage, qos: int = 1) -> Delivery:
-        """Queue one of this fridge's device -> server messages; it is sent as given.
+    def wait_drained(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds until every queued message was acknowledged."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._outbox.depth()[0] == 0:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._wake:
+                self._wake.wait(min(remaining, 0.2))
 
+    def publish(self, message: DeviceMessage, qos: int = 1) -> Delivery:
+        """Queue one of this fridge's device -> server messages on disk; it is sent as given.
+
+        Inside a store transaction the message is sent only once that transaction commits.
         Raises `UplinkError` when not started or when the message is not this fridge's to send,
-        `QueueFull` when the offline queue is full, `ValueError` when it is over the size limit.
+        `QueueFull` when the drop policy may not make room, `ValueError` when it is over the size
+        limit. A telemetry message the queue had no room for comes back as a dropped `Delivery`.
         """
         if message.fridge_id != self.fridge_id:
             raise UplinkError(f"message of fridge {message.fridge_id!r} on the uplink of {self.fridge_id!r}")
-        with self._lock:
-            client = self._client
-        if client is None:
+        if not isinstance(message, TelemetryMessage | InventoryMessage | EventMessage):
+            raise UplinkError(f"a fridge does not queue {getattr(message, 'type', message)!r} messages")
+        if qos not in (0, 1):
+            raise ValueError("qos must be 0 or 1")
+        if not self.running or not self._outbox.store.is_open:
             raise UplinkError("uplink is not started")
-        return self._publish_on(client, message, qos=qos)
+        payload = encode(message)
+        with self._outbox.store.transaction() as txn:
+            row_id = self._outbox.put(
+                seq=message.seq,
+                type=message.type,
+                qos=qos,
+                payload=payload,
+                now=self._clock.now(),
+                in_flight=self._in_flight(),
+                on_drop=self._dropped,
+            )
+            if row_id is None:
+                self._count("dropped")
+                return Delivery(0, "dropped")
+            delivery = self._tracker.register(row_id)
+            queued = row_id
+            txn.after_commit(lambda: self._queued(queued))
+            txn.after_rollback(lambda: self._tracker.drop(queued))
+        return delivery
+
+    # ---- the worker ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            if attempt:
+                cfg = self._config
+                delay = min(cfg.reconnect_min_delay * 2 ** min(attempt - 1, 30), cfg.reconnect_max_delay)
+                delay += self._rng.uniform(0, cfg.reconnect_jitter * delay)
+                if self._stopping.wait(delay):
+                    break
+            try:
+                conn = self._open()
+            except Exception:  # e.g. a clock that cannot tell the time yet: log it, try again later
+                log.exception("%s: could not start a connection", self.fridge_id)
+                self._count("handler_errors")
+                with self._lock:
+                    self._conn = None
+                self._set_state(ConnectionState.OFFLINE)
+                conn = None
+            if conn is None:
+                attempt += 1
+                continue
+            try:
+                self._pump(conn)
+            except Exception:
+                log.exception("%s: the uplink's worker failed; reconnecting", self.fridge_id)
+                self._count("handler_errors")
+                conn.client.disconnect()
+            self._close(conn)
+            attempt = 1 if conn.was_online else attempt + 1
+        self._flush_acks()
+
+    def _open(self) -> _Connection | None:
+        client = self._make_client()
+        conn = _Connection(client)
+        with self._lock:
+            self._conn = conn
+        self._set_state(ConnectionState.CONNECTING)
+        self._set_will(client)  # so the will's `at` is the time of this connection
+        try:
+            client.connect(self._address.host, self._address.port, keepalive=self._config.keepalive)
+        except (OSError, ValueError) as exc:
+            with self._lock:
+                self._last_error = f"connection attempt failed: {exc}"
+                self._conn = None
+            self._set_state(ConnectionState.OFFLINE)
+            return None
+        if self._stopping.is_set():
+            client.disconnect()
+        client.loop_start()
+        return conn
+
+    def _close(self, conn: _Connection) -> None:
+        conn.client.loop_stop()  # the connection has ended, so paho's thread is ending too
+        with self._lock:
+            if self._conn is conn:
+                self._conn = None
+            conn.online = False
+        self._online.clear()
+        self._set_state(ConnectionState.OFFLINE)
+
+    def _pump(self, conn: _Connection) -> None:
+        cfg = self._config
+        while True:
+            self._flush_acks()
+            announce = send = False
+            with self._wake:
+                while True:
+                    if conn.ended or self._stopping.is_set():
+                        return
+                    now = time.monotonic()
+                    waiting = conn.online and not conn.ready
+                    if waiting and conn.handshake_deadline is not None and now >= conn.handshake_deadline:
+                        log.warning("%s: no answer from the server; sending the queue anyway", self.fridge_id)
+                        conn.ready, waiting = True, False
+                    announce = waiting and now >= conn.next_announce
+                    send = (
+                        conn.online
+                        and conn.ready
+                        and len(conn.handed) < cfg.max_inflight
+                        and self._last_queued > conn.cursor
+                    )
+                    if announce or send or self._acked:
+                        break
+                    timeout = min(_SAFETY_WAKE, conn.next_announce - now) if waiting else _SAFETY_WAKE
+                    self._wake.wait(max(timeout, 0.01))
+            if announce:
+                self._publish_state(conn, online=True)
+                with self._lock:
+                    conn.next_announce = time.monotonic() + conn.announce_delay
+                    conn.announce_delay = min(conn.announce_delay * 2, cfg.reconnect_max_delay)
+            if send:
+                self._send_batch(conn)
+
+    def _send_batch(self, conn: _Connection) -> None:
+        with self._lock:
+            room = self._config.max_inflight - len(conn.handed)
+            cursor, known = conn.cursor, self._last_queued
+        rows = self._outbox.after(cursor, room)
+        if not rows:
+            with self._lock:  # everything up to `known` was dropped or acknowledged meanwhile
+                conn.cursor = max(conn.cursor, known)
+            return
+        for row in rows:
+            with self._lock:
+                if conn.ended or not conn.online or self._stopping.is_set():
+                    return
+            channel = _CHANNEL_OF_TYPE[row.type]
+            info = conn.client.publish(topic(self.fridge_id, channel), row.payload, qos=row.qos)
+            if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
+                return  # the connection is going; the next one sends it again
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._count("publish_errors")
+                log.error("%s: publish failed: %s", self.fridge_id, mqtt.error_string(info.rc))
+                return
+            self._register(conn, info.mid, row.id)
+            with self._lock:
+                conn.cursor = row.id
+            self._count("published")
+
+    def _flush_acks(self) -> None:
+        with self._lock:
+            acked, self._acked = self._acked, []
+        if not acked:
+            return
+        try:
+            self._outbox.delete(acked)
+        except Exception:
+            # They stay on disk and are sent again after the next connect; the server dedups.
+            log.exception("%s: could not delete %d acknowledged messages", self.fridge_id, len(acked))
+        with self._wake:
+            self._wake.notify_all()
+
+    # ---- queue bookkeeping ---------------------------------------------------------------
+
+    def _in_flight(self) -> set[int]:
+        with self._lock:
+            return set(self._conn.handed.values()) if self._conn is not None else set()
+
+    def _queued(self, row_id: int) -> None:
+        with self._wake:
+            self._last_queued = max(self._last_queued, row_id)
+            self._wake.notify_all()
+
+    def _dropped(self, dropped: Sequence[DroppedMessage]) -> None:
+        for message in dropped:
+            self._tracker.drop(message.id)
+            log.info("%s: queue full, dropped %s seq %s", self.fridge_id, message.type, message.seq)
+        self._count("dropped", len(dropped))
+
+    def _register(self, conn: _Connection, mid: int, target: int | Delivery) -> None:
+        """Remember what `mid` carries, or settle it now if its acknowledgement came first."""
+        with self._wake:
+            if mid in conn.early:
+                conn.early.discard(mid)
+            else:
+                if isinstance(target, Delivery):
+                    conn.direct[mid] = target
+                else:
+                    conn.handed[mid] = target
+                return
+        self._settle(target)
+
+    def _settle(self, target: int | Delivery) -> None:
+        if isinstance(target, Delivery):
+            target._settle("acknowledged")
+            return
+        self._count("acknowledged")
+        self._tracker.acknowledge(target)
+        with self._wake:
+            self._acked.append(target)
+            self._wake.notify_all()
 
     # ---- paho plumbing -------------------------------------------------------------------
 
@@ -273,17 +545,12 @@ class Uplink:
             client_id=cfg.fridge_id,
             clean_session=False,
             protocol=MQTTProtocolVersion.MQTTv311,
-            reconnect_on_failure=True,
+            reconnect_on_failure=False,
         )
         client.username_pw_set(cfg.username, cfg.password)
-        client.max_inflight_messages_set(cfg.max_inflight)
-        client.max_queued_messages_set(cfg.max_queued)
-        client.reconnect_delay_set(cfg.reconnect_min_delay, cfg.reconnect_max_delay)
+        client.max_inflight_messages_set(cfg.max_inflight + 2)  # the queue's window plus `state`
         client.connect_timeout = cfg.connect_timeout
-        self._set_will(client)
-        client.on_pre_connect = self._handle_pre_connect
         client.on_connect = self._handle_connect
-        client.on_connect_fail = self._handle_connect_fail
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
         client.on_publish = self._handle_publish
@@ -310,37 +577,19 @@ class Uplink:
         will = self._state_message(online=False)
         client.will_set(topic(self.fridge_id, Channel.STATE), encode(will), qos=1, retain=True)
 
-    def _publish_on(self, client: mqtt.Client, message: DeviceMessage, *, qos: int) -> Delivery:
-        channel = _CHANNEL_OF_TYPE[message.type]
-        if channel not in DEVICE_TO_SERVER:  # pragma: no cover - DeviceMessage excludes it
-            raise UplinkError(f"a fridge does not publish {message.type!r}")
-        retain = channel is Channel.STATE
-        info = client.publish(topic(self.fridge_id, channel), encode(message), qos=qos, retain=retain)
-        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
-            raise QueueFull(f"{self.fridge_id}: {self._config.max_queued} messages already queued")
-        if qos == 0 and info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            self._count("dropped")
-            return Delivery(info.mid)  # never acknowledged
+    def _publish_state(self, conn: _Connection, *, online: bool) -> Delivery:
+        payload = encode(self._state_message(online=online))
+        info = conn.client.publish(topic(self.fridge_id, Channel.STATE), payload, qos=1, retain=True)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise UplinkError(f"publish failed: {mqtt.error_string(info.rc)}")
-        self._count("published")
-        return self._tracker.register(info.mid)
+        delivery = Delivery(-1)
+        self._register(conn, info.mid, delivery)
+        return delivery
 
-    def _handle_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
-        # Runs on paho's thread right before each connection attempt.
-        if self._stopping.is_set():
-            raise ConnectionAbortedError("uplink is stopping")  # an OSError: paho gives up quietly
+    def _connection_of(self, client: mqtt.Client) -> _Connection | None:
         with self._lock:
-            self._attempt += 1
-            attempt = self._attempt
-            retrying = attempt > 1 or self._counts["connects"] > 0
-        if retrying:
-            cfg = self._config
-            delay = min(cfg.reconnect_min_delay * 2 ** min(attempt - 1, 30), cfg.reconnect_max_delay)
-            if self._stopping.wait(self._rng.uniform(0, cfg.reconnect_jitter * delay)):
-                raise ConnectionAbortedError("uplink is stopping")
-        self._set_will(client)  # so the will's `at` is the time of this connection
-        self._set_state(ConnectionState.CONNECTING)
+            conn = self._conn
+        return conn if conn is not None and conn.client is client else None
 
     def _handle_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         # paho's threaded loop watches its socket with select(), blind to descriptors >= 1024: such
@@ -361,29 +610,42 @@ class Uplink:
         reason: ReasonCode,
         properties: Any,
     ) -> None:
+        conn = self._connection_of(client)
+        if conn is None:
+            return
         try:
             if reason.is_failure:
                 log.warning("%s: broker refused the connection: %s", self.fridge_id, reason)
-                with self._lock:
+                with self._wake:
                     self._last_error = f"refused: {reason}"
+                    conn.ended = True
+                    self._wake.notify_all()
                 self._set_state(ConnectionState.OFFLINE)
                 return
-            with self._lock:
-                self._attempt = 0
+            cfg = self._config
+            hold = cfg.server_handshake and not flags.session_present
+            with self._wake:
                 self._last_error = None
+                conn.online = conn.was_online = True
+                conn.ready = not hold
+                if hold:
+                    conn.announce_delay = cfg.reconnect_min_delay
+                    conn.next_announce = time.monotonic() + conn.announce_delay
+                    if cfg.handshake_timeout is not None:
+                        conn.handshake_deadline = time.monotonic() + cfg.handshake_timeout
+                self._wake.notify_all()
             self._count("connects")
+            if hold:
+                self._count("server_waits")
+                log.info("%s: the broker has no session for us; holding the queue until the server answers",
+                         self.fridge_id)
             client.subscribe([(topic(self.fridge_id, channel), 1) for channel in sorted(SERVER_TO_DEVICE)])
-            self._publish_on(client, self._state_message(online=True), qos=1)
+            self._publish_state(conn, online=True)
             self._online.set()
             self._set_state(ConnectionState.ONLINE)
         except Exception:
             log.exception("%s: error while handling CONNACK", self.fridge_id)
             self._count("handler_errors")
-
-    def _handle_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        with self._lock:
-            self._last_error = self._last_error or "connection attempt failed"
-        self._set_state(ConnectionState.OFFLINE)
 
     def _handle_disconnect(
         self,
@@ -393,20 +655,36 @@ class Uplink:
         reason: ReasonCode,
         properties: Any,
     ) -> None:
-        was_online = self._online.is_set()
+        conn = self._connection_of(client)
+        if conn is None:
+            return
+        with self._wake:
+            was_online = conn.online
+            conn.online = False
+            conn.ended = True
+            if was_online and not self._stopping.is_set():
+                self._last_error = f"connection lost: {reason}"
+            self._wake.notify_all()
         self._online.clear()
         if was_online and not self._stopping.is_set():
             self._count("connection_losses")
-            with self._lock:
-                self._last_error = f"connection lost: {reason}"
             log.info("%s: connection lost (%s); reconnecting", self.fridge_id, reason)
         self._set_state(ConnectionState.OFFLINE)
 
     def _handle_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, properties: Any
     ) -> None:
-        self._count("acknowledged")
-        self._tracker.acknowledge(mid)
+        conn = self._connection_of(client)
+        if conn is None:
+            return
+        with self._lock:
+            target: int | Delivery | None = conn.handed.pop(mid, None)
+            if target is None:
+                target = conn.direct.pop(mid, None)
+            if target is None:
+                conn.early.add(mid)
+                return
+        self._settle(target)
 
     def _handle_subscribe(
         self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], properties: Any
@@ -429,6 +707,8 @@ class Uplink:
         if message.fridge_id != self.fridge_id or not isinstance(message, OffersMessage | NoticeMessage):
             self._reject("unexpected_topic", msg.topic)
             return
+        if not msg.retain:
+            self._server_answered(client)
         if self._on_message is None:
             return
         try:
@@ -436,6 +716,17 @@ class Uplink:
         except Exception:
             self._count("handler_errors")
             log.exception("%s: message handler failed on %s", self.fridge_id, msg.topic)
+
+    def _server_answered(self, client: mqtt.Client) -> None:
+        conn = self._connection_of(client)
+        if conn is None:
+            return
+        with self._wake:
+            if conn.ready or not conn.online:
+                return
+            conn.ready = True
+            self._wake.notify_all()
+        log.info("%s: the server answered; sending the queue", self.fridge_id)
 
     # ---- small helpers -------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
-"""A 1280x720 frame of the fridge interior: three shelves of packages, each showing its label.
+"""A 1280x720 frame of the fridge interior: shelves of packages, each showing its label.
 
 Rendering is deterministic for a given seed: the same packages, seed and degradation always give
-the same pixels. Packages fill the shelves row by row, left to right, in the order given.
+the same pixels. `render_frame` fills three shelves row by row, left to right, in the order given;
+`render_grid` draws a compartment's fixed grid of slots (shelves x columns), each package centred
+in its own cell, so a reader that knows the grid can tell which slot a label is in.
 """
 
 from __future__ import annotations
@@ -17,22 +19,32 @@ from .degradation import Degradation
 from .label import render_front
 from .package import Package
 
-__all__ = ["FRAME_HEIGHT", "FRAME_WIDTH", "MAX_PACKAGES", "render_frame"]
+__all__ = [
+    "FRAME_HEIGHT",
+    "FRAME_WIDTH",
+    "MAX_GRID_COLUMNS",
+    "MAX_GRID_SHELVES",
+    "MAX_PACKAGES",
+    "render_frame",
+    "render_grid",
+]
 
 FRAME_WIDTH = 1280
 FRAME_HEIGHT = 720
 SHELVES = 3
 MAX_PACKAGES = 18
+MAX_GRID_SHELVES = 4
+MAX_GRID_COLUMNS = 8
 _SHELF_EDGE_PX = 10
 
 
-def _background(rng: np.random.Generator) -> NDArray[np.float32]:
+def _background(rng: np.random.Generator, shelves: int = SHELVES) -> NDArray[np.float32]:
     """Back wall with a vertical light gradient, glass shelf edges, and a vignette."""
     wall = np.array(rng.uniform(200, 228, size=3), dtype=np.float32)
     ramp = np.linspace(1.04, 0.92, FRAME_HEIGHT, dtype=np.float32)[:, None, None]
     frame = np.broadcast_to(wall * ramp, (FRAME_HEIGHT, FRAME_WIDTH, 3)).copy()
-    shelf_h = FRAME_HEIGHT // SHELVES
-    for shelf in range(1, SHELVES + 1):
+    shelf_h = FRAME_HEIGHT // shelves
+    for shelf in range(1, shelves + 1):
         bottom = shelf * shelf_h
         frame[bottom - _SHELF_EDGE_PX:bottom] = (150, 160, 150)
         frame[bottom - _SHELF_EDGE_PX:bottom - _SHELF_EDGE_PX + 2] = (235, 240, 235)
@@ -115,9 +127,50 @@ def render_frame(packages: Sequence[Package], seed: int | np.random.Generator,
         )
         _composite(frame, front, _destination(centre, width, height, degrade, rng))
 
+    return _finish(frame, degrade, rng)
+
+
+def _finish(frame: NDArray[np.float32], degrade: Degradation, rng: np.random.Generator) -> NDArray[np.uint8]:
     frame *= _vignette(rng)
     if degrade.blur > 0:
         frame = np.asarray(cv2.GaussianBlur(frame, (0, 0), degrade.blur), dtype=np.float32)
     if degrade.noise > 0:
         frame += rng.normal(0.0, degrade.noise, size=frame.shape).astype(np.float32)
     return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+
+
+def render_grid(grid: Sequence[Sequence[Package | None]], seed: int | np.random.Generator,
+                degrade: Degradation | None = None) -> NDArray[np.uint8]:
+    """A 720x1280x3 BGR frame of one compartment's slots: `grid[shelf][column]`, None for an empty slot.
+
+    The frame is divided evenly: slot (shelf, column) of an S x C grid occupies columns
+    `[column * 1280 / C, (column + 1) * 1280 / C)` and rows `[shelf * 720 / S, (shelf + 1) * 720 / S)`;
+    its package stands on that cell's shelf edge, centred give or take a few pixels, and stays
+    inside the cell unless rotation or perspective push a corner out. Every row has C entries.
+    """
+    shelves = len(grid)
+    columns = len(grid[0]) if shelves else 0
+    if not 1 <= shelves <= MAX_GRID_SHELVES or not 1 <= columns <= MAX_GRID_COLUMNS:
+        raise ValueError(f"a grid is 1-{MAX_GRID_SHELVES} shelves of 1-{MAX_GRID_COLUMNS} columns")
+    if any(len(row) != columns for row in grid):
+        raise ValueError("every shelf of a grid has the same number of columns")
+    degrade = degrade or Degradation()
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+    frame = _background(rng, shelves)
+    slot_w = FRAME_WIDTH / columns
+    shelf_h = FRAME_HEIGHT // shelves
+    for shelf, row in enumerate(grid):
+        for column, package in enumerate(row):
+            if package is None:
+                continue
+            width = int(min(slot_w * rng.uniform(0.66, 0.76), 280))
+            height = int(rng.uniform(0.9, 0.96) * (shelf_h - _SHELF_EDGE_PX))
+            front = render_front(package, width, height, rng, degrade.occlusion)
+            slack = (slot_w - width) / 2 * 0.3
+            centre = (
+                (column + 0.5) * slot_w + float(rng.uniform(-slack, slack)),
+                (shelf + 1) * shelf_h - _SHELF_EDGE_PX - height / 2 - 2,
+            )
+            _composite(frame, front, _destination(centre, width, height, degrade, rng))
+    return _finish(frame, degrade, rng)

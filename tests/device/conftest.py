@@ -45,6 +45,11 @@ class TcpProxy:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
+    def retarget(self, host: str, port: int) -> None:
+        """New connections go to another broker from now on (one that replaced the first)."""
+        with self._lock:
+            self._upstream = (host, port)
+
     def refuse(self, refusing: bool) -> None:
         """While refusing, new connections are closed at once (the broker looks unreachable)."""
         with self._lock:
@@ -72,8 +77,10 @@ class TcpProxy:
                 if self._closed or self._refusing:
                     _slam(client)
                     continue
+            with self._lock:
+                target = self._upstream
             try:
-                upstream = socket.create_connection(self._upstream, timeout=5)
+                upstream = socket.create_connection(target, timeout=5)
             except OSError:
                 _slam(client)
                 continue
