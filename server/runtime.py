@@ -16,6 +16,7 @@ from freshtap.server.app import create_app
 from freshtap.server.broker.embedded import EmbeddedBroker
 from freshtap.server.container import Services, build_services
 from freshtap.server.ingest.mqtt_link import MqttEndpoint, MqttLink, parse_mqtt_url
+from freshtap.server.leadership import TickLease, expose_leadership, tick_lease_for
 from freshtap.server.payments.provider import PaymentProvider
 from freshtap.server.security.broker_auth import DatabaseBrokerAuthenticator
 from freshtap.server.security.credentials import CredentialVerifier
@@ -40,6 +41,8 @@ class ServerRuntime:
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
         self._scheduler: threading.Thread | None = None
+        self.lease: TickLease | None = None
+        """Whether this worker runs the scheduled work (one worker of many on PostgreSQL)."""
         self._stopping = threading.Event()
         self.http_port: int | None = None
         self.mqtt_endpoint: MqttEndpoint | None = None
@@ -104,6 +107,9 @@ class ServerRuntime:
         self.link.start()
         services.metrics.mqtt_connected.set_function(lambda: 1.0 if self.link and self.link.connected else 0.0)
         self._start_http(services)
+        self.lease = tick_lease_for(engine)
+        self.lease.acquire()  # so that /metrics says from the start which worker leads
+        expose_leadership(self.lease, services.metrics.registry)
         self._scheduler = threading.Thread(target=self._schedule, name="freshtap-scheduler", daemon=True)
         self._scheduler.start()
 
@@ -136,7 +142,7 @@ class ServerRuntime:
         tick = self.settings.offers.scheduler_tick_seconds
         while not self._stopping.wait(max(0.05, self.clock.real_seconds(tick))):
             services = self._services
-            if services is None:
+            if services is None or self.lease is None or not self.lease.acquire():
                 continue
             try:
                 services.ingest.refresh_due()
@@ -152,6 +158,8 @@ class ServerRuntime:
             self._http_thread.join(timeout=10)
         if self._scheduler is not None:
             self._scheduler.join(timeout=10)
+        if self.lease is not None:
+            self.lease.release()
         if self.link is not None:
             self.link.stop()
         if self.broker is not None:
