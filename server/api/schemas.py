@@ -51,6 +51,9 @@ class ProductCreate(_Write):
     name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL)
     category: str = Field(min_length=1, max_length=64, pattern=NO_CONTROL)
     price: MoneyIn
+    foodkeeper_product_id: int | None = Field(
+        default=None, ge=1, le=100_000, description="The USDA FoodKeeper product this is, for shelf-life reference"
+    )
 
 
 class ProductPublic(BaseModel):
@@ -60,6 +63,7 @@ class ProductPublic(BaseModel):
     name: str
     category: str
     price: Money
+    foodkeeper_product_id: int | None = None
     created_at: datetime
 
 

@@ -8,8 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from freshtap.clock import Clock
+from freshtap.shelflife import product_by_id
 from freshtap.server.api.schemas import OfferCreate, ProductCreate
-from freshtap.server.domain.errors import Conflict, NotFound
+from freshtap.server.domain.errors import Conflict, InvalidRequest, NotFound
 from freshtap.server.store.ids import new_id
 from freshtap.server.store.models import Offer, Product
 
@@ -22,6 +23,8 @@ class CatalogService:
         self._clock = clock
 
     def create_product(self, merchant_id: str, data: ProductCreate) -> Product:
+        if data.foodkeeper_product_id is not None and product_by_id(data.foodkeeper_product_id) is None:
+            raise InvalidRequest(f"no FoodKeeper product {data.foodkeeper_product_id}")
         product = Product(
             id=new_id("prd"),
             merchant_id=merchant_id,
@@ -30,6 +33,7 @@ class CatalogService:
             category=data.category.lower(),
             price_minor=data.price.amount_minor,
             currency=data.price.currency,
+            foodkeeper_product_id=data.foodkeeper_product_id,
             created_at=self._clock.now(),
         )
         with self._sessions() as session:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from freshtap.server.store.history_models import DueSoonWindow
-from freshtap.server.store.models import InventoryRecord, TelemetryReading
+from freshtap.server.store.models import InventoryRecord, Product, TelemetryReading
 from freshtap.settings import FreshnessSettings
 from freshtap.shelflife import (
     FREEZER_COMPARTMENTS,
@@ -35,6 +35,7 @@ __all__ = [
     "MAX_READING_GAP",
     "DueSoonWindows",
     "is_excursion",
+    "catalog_references",
     "item_facts",
     "load_windows",
     "refresh_item_freshness",
@@ -109,10 +110,27 @@ def load_windows(session: Session, fridge_id: str) -> DueSoonWindows:
     )
 
 
-def item_facts(record: InventoryRecord) -> ItemFacts:
+def catalog_references(session: Session, gtins: set[str]) -> dict[str, int]:
+    """GTIN -> FoodKeeper product id, from merchants' catalogs (the oldest listing that names one)."""
+    if not gtins:
+        return {}
+    rows = session.exec(
+        select(Product.gtin, Product.foodkeeper_product_id)
+        .where(col(Product.gtin).in_(gtins), col(Product.foodkeeper_product_id).is_not(None))
+        .order_by(col(Product.created_at), col(Product.id))
+    ).all()
+    found: dict[str, int] = {}
+    for gtin, reference in rows:
+        if gtin is not None and reference is not None:
+            found.setdefault(gtin, reference)
+    return found
+
+
+def item_facts(record: InventoryRecord, reference_product_id: int | None = None) -> ItemFacts:
     """What the shelf-life model is told about a stored item."""
     kind = record.expiry_kind
     return ItemFacts(
+        reference_product_id=reference_product_id,
         name=record.name,
         category=record.category,
         added_at=_aware(record.added_at),
@@ -130,12 +148,13 @@ def refresh_item_freshness(
     thresholds: FreshnessSettings,
     temperatures: dict[str, list[TemperatureSpan]],
     due_soon_hours: float | None = None,
+    reference_product_id: int | None = None,
 ) -> bool:
     """Recompute one record's freshness in place; True when its state or deadline changed.
 
     `due_soon_hours` is the household's own window for this product, if it set one.
     """
-    facts = item_facts(record)
+    facts = item_facts(record, reference_product_id)
     spans = [s for s in temperatures.get(record.compartment, []) if s.end > facts.added_at]
     result: Assessment = assess(facts, now, thresholds, spans, due_soon_hours)
     upcoming = next_transition(facts, now, thresholds, spans, due_soon_hours)

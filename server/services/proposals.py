@@ -45,7 +45,12 @@ from freshtap.server.domain.offers import (
     in_quiet_hours,
     plan_proposals,
 )
-from freshtap.server.services.freshness import load_windows, refresh_item_freshness, temperature_history
+from freshtap.server.services.freshness import (
+    catalog_references,
+    load_windows,
+    refresh_item_freshness,
+    temperature_history,
+)
 from freshtap.server.services.publisher import FridgePublisher
 from freshtap.server.services.runout import forecast_runouts
 from freshtap.server.store.ids import new_id
@@ -227,8 +232,16 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
     temps = temperature_history(session, fridge_id, oldest)
     windows = load_windows(session, fridge_id)
     runouts = forecast_runouts(session, fridge_id, [r.item_id for r in records], now)
+    references = catalog_references(session, {r.gtin for r in records if r.gtin})
     for record in records:
-        refresh_item_freshness(record, now, settings.freshness, temps, windows.hours_for(record.gtin, record.category))
+        refresh_item_freshness(
+            record,
+            now,
+            settings.freshness,
+            temps,
+            windows.hours_for(record.gtin, record.category),
+            references.get(record.gtin or ""),
+        )
         record.runout_at = runouts.get(record.item_id)
         record.updated_at = now
         session.add(record)

@@ -34,7 +34,12 @@ from sqlmodel import Session, col, select
 
 from freshtap.clock import Clock
 from freshtap.contract import FreshnessState
-from freshtap.server.services.freshness import load_windows, refresh_item_freshness, temperature_history
+from freshtap.server.services.freshness import (
+    catalog_references,
+    load_windows,
+    refresh_item_freshness,
+    temperature_history,
+)
 from freshtap.server.store.history_models import ItemHistory
 from freshtap.server.store.models import Fridge, Household, InventoryRecord, Order, Product
 from freshtap.settings import Settings
@@ -124,10 +129,16 @@ def record_departures(
     oldest = min(_aware(r.added_at) for r in departed)
     temperatures = temperature_history(session, fridge.id, oldest)
     windows = load_windows(session, fridge.id)
+    references = catalog_references(session, {r.gtin for r in departed if r.gtin})
     filed: list[ItemHistory] = []
     for record in departed:
         refresh_item_freshness(
-            record, removed_at, settings.freshness, temperatures, windows.hours_for(record.gtin, record.category)
+            record,
+            removed_at,
+            settings.freshness,
+            temperatures,
+            windows.hours_for(record.gtin, record.category),
+            references.get(record.gtin or ""),
         )
         outcome, wasted = classify_departure(record.freshness_state, record.fill)
         value_minor: int | None = None

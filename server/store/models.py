@@ -97,6 +97,8 @@ class Product(SQLModel, table=True):
     category: str = Field(max_length=64, index=True)
     price_minor: int
     currency: str = Field(max_length=3)
+    foodkeeper_product_id: int | None = None
+    """The FoodKeeper product this GTIN is (the merchant's word); the shelf-life model's reference."""
     created_at: datetime = _ts()
 
 

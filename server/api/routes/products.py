@@ -22,6 +22,7 @@ def public(product: Product) -> ProductPublic:
         name=product.name,
         category=product.category,
         price=Money(amount_minor=product.price_minor, currency=product.currency),
+        foodkeeper_product_id=product.foodkeeper_product_id,
         created_at=product.created_at,
     )
 
