@@ -8,11 +8,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from freshtap.clock import Clock
-from freshtap.shelflife import product_by_id
 from freshtap.server.api.schemas import OfferCreate, ProductCreate
 from freshtap.server.domain.errors import Conflict, InvalidRequest, NotFound
 from freshtap.server.store.ids import new_id
 from freshtap.server.store.models import Offer, Product
+from freshtap.shelflife import product_by_id
 
 __all__ = ["CatalogService"]
 

@@ -34,8 +34,8 @@ from freshtap.shelflife import (
 __all__ = [
     "MAX_READING_GAP",
     "DueSoonWindows",
-    "is_excursion",
     "catalog_references",
+    "is_excursion",
     "item_facts",
     "load_windows",
     "refresh_item_freshness",
