@@ -91,7 +91,8 @@ class ServerRuntime:
             self.mqtt_endpoint = parse_mqtt_url(settings.mqtt_url)
         client_id = settings.server_mqtt_username
         if settings.share_group:
-            client_id = f"{settings.server_mqtt_username}-{secrets.token_hex(4)}"
+            # Under its old id a restarted worker resumes its session, and the share queued in it.
+            client_id = f"{settings.server_mqtt_username}-{settings.worker_id or secrets.token_hex(4)}"
         self.link = MqttLink(
             self.mqtt_endpoint,
             settings.server_mqtt_username,

@@ -30,9 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-faults"):
-        return
-    skip = pytest.mark.skip(reason="slow fault case: run with --run-faults (make faults)")
+    skip = pytest.mark.skipif(
+        not config.getoption("--run-faults"), reason="slow fault case: run with --run-faults (make faults)"
+    )
     for item in items:
         if item.get_closest_marker("faults") is not None:
             item.add_marker(skip)

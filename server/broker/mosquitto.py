@@ -94,7 +94,7 @@ def write_mosquitto_files(
     listener_port: int = 1883,
     *,
     max_payload: int = MAX_PAYLOAD_BYTES,
-    max_queued_messages: int = 1000,
+    max_queued_messages: int = 100_000,
     bind_client_id_to_username: bool = False,
     run_as_user: str | None = None,
 ) -> MosquittoFiles:
@@ -213,12 +213,18 @@ def _config_text(
         "# bigger than payload + room for topic and headers disconnects its client.",
         f"message_size_limit {max_payload}",
         f"max_packet_size {max_payload + PACKET_HEADROOM + _FIXED_HEADER_MAX}",
+        # Queues must hold what arrives while a server worker restarts (docs/deployment.md);
+        # the byte bound keeps that from costing unbounded memory.
         f"max_queued_messages {max_queued_messages}",
+        "max_queued_bytes 268435456",
         "max_inflight_messages 20",
         "",
         "persistence true",
         f"persistence_location {files.config.parent}",
-        "autosave_interval 60",
+        # Save after every 100 changes, not on a timer: what a hard kill can lose is then bounded
+        # by changes, not by seconds of traffic (measured in docs/deployment.md).
+        "autosave_on_changes true",
+        "autosave_interval 100",
         "log_dest stderr",
         "log_type error",
         "log_type warning",

@@ -14,6 +14,14 @@ ends an excursion matters as much as the ones inside it.
 
 `refresh_due` is the scheduler's tick: it reassesses every fridge with an item due
 (`next_check_at`) or a lapsed proposal, so time alone moves items and opens offers.
+
+Several workers may receive messages of one fridge at once (MQTT shared subscriptions split the
+load per message, not per fridge), so each apply first locks the fridge's row
+(`SELECT ... FOR NO KEY UPDATE` on PostgreSQL; SQLite has one writer anyway) and holds it to
+commit: a fridge's messages are applied one at a time, each against the state the previous one
+committed. The result does not depend on the order they arrive in: the newest snapshot wins, and
+an event newer than the snapshot it arrives after is applied again on top of it; an event older
+than the newest snapshot leaves the inventory as that snapshot says (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -63,6 +71,9 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["applied", "duplicate", "stale", "rejected"]
 
+# `SELECT ... FOR NO KEY UPDATE` of the fridge's row on PostgreSQL; nothing on SQLite.
+_FRIDGE_LOCK = {"key_share": True}
+
 
 @dataclass(frozen=True)
 class IngestOutcome:
@@ -106,12 +117,19 @@ class IngestService:
             return self._apply(message, topic, payload)
         except IntegrityError:
             # Another worker applied the same (fridge_id, seq) between our check and our commit.
+            # Anything else must not be acknowledged as if stored: raise, and the link retries.
+            if isinstance(message, StateMessage) or not self._applied(message.fridge_id, message.seq):
+                raise
             self._metrics.ingested.labels(type=message.type, outcome="duplicate").inc()
             return IngestOutcome("duplicate", fridge_id=message.fridge_id)
         except DataError as exc:
             # Valid by the contract yet refused by the database (a value out of its range): the same
             # message would fail forever, so it is rejected and kept, never retried into a jam.
             return self._reject(topic, payload, "invalid", f"refused by the database: {exc.orig}"[:300])
+
+    def _applied(self, fridge_id: str, seq: int) -> bool:
+        with self._sessions() as session:
+            return session.get(AppliedMessage, (fridge_id, seq)) is not None
 
     def broker_refused(self, reason: str, detail: str) -> None:
         """Record what the embedded broker cut off before it reached us (an oversized packet)."""
@@ -141,7 +159,9 @@ class IngestService:
         now = self._clock.now()
         republish = False
         with self._sessions() as session:
-            fridge = session.get(Fridge, message.fridge_id)
+            # One apply per fridge at a time, to commit (see the module docstring). NO KEY UPDATE, not
+            # UPDATE: rows that only reference the fridge (an order being placed) must not wait on it.
+            fridge = session.get(Fridge, message.fridge_id, with_for_update=_FRIDGE_LOCK)
             if fridge is None:
                 session.rollback()
                 return self._reject(topic, payload, "unknown_fridge", f"no fridge {message.fridge_id}")
@@ -269,6 +289,14 @@ class IngestService:
             session.add(record)
         record_fills(session, fridge.id, fills, message.at)
         record_departures(session, fridge, departed, message.at, "snapshot", self._settings)
+        # Events the device sent after this snapshot, applied before it arrived, still hold.
+        newer = session.exec(
+            select(FridgeEvent)
+            .where(FridgeEvent.fridge_id == fridge.id, col(FridgeEvent.seq) > message.seq)
+            .order_by(col(FridgeEvent.seq))
+        ).all()
+        for event in newer:
+            self._apply_item_effect(session, fridge, event.kind, event.item_id, _aware(event.at) or message.at, now)
         return "applied"
 
     @staticmethod
@@ -296,18 +324,28 @@ class IngestService:
                 detail=dict(body.detail),
             )
         )
-        if body.item_id is not None and body.kind.value in ("item_opened", "item_removed"):
-            record = session.get(InventoryRecord, (fridge.id, body.item_id))
-            if record is not None:
-                if body.kind.value == "item_opened" and record.opened_at is None:
-                    record.opened_at = message.at
-                if body.kind.value == "item_removed" and record.present:
-                    record.present = False
-                    record.removed_at = message.at
-                    record_departures(session, fridge, [record], message.at, "event", self._settings)
-                record.updated_at = now
-                session.add(record)
+        # A snapshot newer than this event already shows its effect (and perhaps its undoing).
+        if fridge.inventory_seq is None or message.seq > fridge.inventory_seq:
+            self._apply_item_effect(session, fridge, body.kind.value, body.item_id, message.at, now)
         return "applied"
+
+    def _apply_item_effect(
+        self, session: Session, fridge: Fridge, kind: str, item_id: str | None, at: datetime, now: datetime
+    ) -> None:
+        """What an `item_opened` or `item_removed` event does to the inventory (other kinds do nothing)."""
+        if item_id is None or kind not in ("item_opened", "item_removed"):
+            return
+        record = session.get(InventoryRecord, (fridge.id, item_id))
+        if record is None:
+            return
+        if kind == "item_opened" and record.opened_at is None:
+            record.opened_at = at
+        if kind == "item_removed" and record.present:
+            record.present = False
+            record.removed_at = at
+            record_departures(session, fridge, [record], at, "event", self._settings)
+        record.updated_at = now
+        session.add(record)
 
     def refresh_due(self) -> int:
         """Re-evaluate every fridge whose items change state by now or whose proposals lapsed.
@@ -372,6 +410,8 @@ class IngestService:
 
     def _refresh_one(self, fridge_id: str, now: datetime) -> int:
         with self._sessions() as session:
+            # The same lock as an apply: a refresh and an apply of one fridge never interleave.
+            session.get(Fridge, fridge_id, with_for_update=_FRIDGE_LOCK)
             changed = refresh_fridge(session, fridge_id, now, self._settings)
             session.commit()
             if not changed:

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from freshtap.clock import Clock
 from freshtap.server.api.schemas import OfferCreate, ProductCreate
-from freshtap.server.domain.errors import Conflict, InvalidRequest, NotFound
+from freshtap.server.domain.errors import Conflict, NotFound
 from freshtap.server.store.ids import new_id
 from freshtap.server.store.models import Offer, Product
 from freshtap.shelflife import product_by_id
@@ -24,7 +24,7 @@ class CatalogService:
 
     def create_product(self, merchant_id: str, data: ProductCreate) -> Product:
         if data.foodkeeper_product_id is not None and product_by_id(data.foodkeeper_product_id) is None:
-            raise InvalidRequest(f"no FoodKeeper product {data.foodkeeper_product_id}")
+            raise NotFound(f"no FoodKeeper product {data.foodkeeper_product_id}")
         product = Product(
             id=new_id("prd"),
             merchant_id=merchant_id,

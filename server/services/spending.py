@@ -149,7 +149,7 @@ class SpendingLimits:
                     .values(pin_failures=0, pin_locked_until=until)
                 )
                 session.commit()
-                raise PinLocked(f"too many wrong PINs; the PIN is locked until {until.isoformat()}")
+                raise PinLocked(f"wrong PIN, the last attempt: the PIN is now locked until {until.isoformat()}")
             left = limit - row.pin_failures
             raise PinWrong(f"wrong PIN; {left} attempt{'s' if left != 1 else ''} left before the PIN locks")
 

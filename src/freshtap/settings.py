@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     """The server's own broker password; generated per run for the embedded broker when unset."""
     share_group: str | None = None
     """Subscribe with `$share/<group>/...` so several workers split ingest (not on amqtt)."""
+    worker_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    """This worker's stable name in its share group: its MQTT client id is `<server_mqtt_username>-<worker_id>`,
+    so a worker that restarts resumes its broker session and the share queued there. Unset, a random
+    id per start, and a worker that dies leaves its queued share in a session nobody resumes."""
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)

@@ -49,4 +49,4 @@ def test_an_unknown_foodkeeper_product_is_refused(api: Api) -> None:
     response = api.client.post("/api/v1/products", headers=api.as_(merchant.api_key), json={
         "gtin": GTIN, "name": "Milk", "category": "dairy", "price": {"amount_minor": 1, "currency": "CNY"},
         "foodkeeper_product_id": 99_999})
-    assert response.status_code == 422
+    assert response.status_code == 404
