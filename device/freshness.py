@@ -18,17 +18,12 @@ from freshtap.contract import FreshnessInfo, InventoryItem
 from freshtap.settings import FreshnessSettings
 from freshtap.shelflife import ItemFacts, TemperatureSpan, assess
 
-__all__ = ["with_freshness"]
+__all__ = ["facts_of", "with_freshness"]
 
 
-def with_freshness(
-    item: InventoryItem,
-    now: datetime,
-    thresholds: FreshnessSettings,
-    temperatures: Sequence[TemperatureSpan] = (),
-) -> InventoryItem:
-    """`item` with `freshness` as the model assesses it at `now`, given its compartment's `temperatures`."""
-    facts = ItemFacts(
+def facts_of(item: InventoryItem) -> ItemFacts:
+    """What the shelf-life model is told about an inventory item."""
+    return ItemFacts(
         name=item.name,
         category=item.category,
         added_at=item.added_at,
@@ -38,6 +33,16 @@ def with_freshness(
         expiry_kind=item.expiry_kind,
         compartment=item.compartment,
     )
+
+
+def with_freshness(
+    item: InventoryItem,
+    now: datetime,
+    thresholds: FreshnessSettings,
+    temperatures: Sequence[TemperatureSpan] = (),
+) -> InventoryItem:
+    """`item` with `freshness` as the model assesses it at `now`, given its compartment's `temperatures`."""
+    facts = facts_of(item)
     assessment = assess(facts, now, thresholds, temperatures)
     if assessment.expires_at is None:
         freshness = None

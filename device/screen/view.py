@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from freshtap.contract import Compartment, FreshnessState, InventoryItem, OfferEntry, format_utc
+from freshtap.device.freshness import facts_of
 from freshtap.settings import FreshnessSettings
-from freshtap.shelflife import ItemFacts, assess
+from freshtap.shelflife import assess
 
 from .household_api import ServerInventory, ServerItem
 from .purchases import Tap, TapStatus
@@ -63,16 +64,7 @@ def item_freshness(
     ):
         f = server_item.freshness
         return ItemFreshness(f.state.value, f.expires_at, f.basis.value, f.explanation, "server")
-    facts = ItemFacts(
-        name=item.name,
-        category=item.category,
-        added_at=item.added_at,
-        gtin=item.gtin,
-        opened_at=item.opened_at,
-        label_expiry=item.label_expiry,
-        expiry_kind=item.expiry_kind,
-        compartment=item.compartment,
-    )
+    facts = facts_of(item)
     assessment = assess(facts, now, thresholds)
     state = UNKNOWN if assessment.expires_at is None else assessment.state.value
     return ItemFreshness(state, assessment.expires_at, assessment.basis.value, assessment.explanation, "device")
