@@ -68,6 +68,40 @@ class Stack:
     def client(self, token: str) -> httpx.Client:
         return httpx.Client(base_url=self.http, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
+    def expiring_offer(
+        self,
+        api_key: str,
+        gtin: str,
+        *,
+        name: str = "Whole milk 1 L",
+        category: str = "dairy",
+        price_minor: int = 1290,
+        within_hours: float = 48,
+    ) -> dict[str, Any]:
+        """A merchant's product and an `expiring` offer on it, over HTTP; returns the offer."""
+        with self.client(api_key) as api:
+            product = api.post(
+                "/api/v1/products",
+                json={
+                    "gtin": gtin,
+                    "name": name,
+                    "category": category,
+                    "price": {"amount_minor": price_minor, "currency": "CNY"},
+                },
+            )
+            assert product.status_code == 201, product.text
+            offer = api.post(
+                "/api/v1/offers",
+                json={
+                    "product_id": product.json()["id"],
+                    "match": {"gtin": gtin},
+                    "trigger": {"kind": "expiring", "within_hours": within_hours},
+                },
+            )
+            assert offer.status_code == 201, offer.text
+            result: dict[str, Any] = offer.json()
+            return result
+
     def start(self, clock: Clock | None = None, mosquitto_binary: str | None = None) -> None:
         """Start the broker (for Mosquitto: with files for every fridge provisioned so far) and the server."""
         from tests.conftest import free_port

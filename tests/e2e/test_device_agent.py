@@ -35,11 +35,7 @@ def test_the_agent_goes_online_publishes_and_buys_what_it_is_offered(stack: Stac
     fridge = accounts.provision_fridge(
         services.sessions, services.clock, household_name="Lin", payment_method="pm_sandbox_ok"
     )
-    with stack.client(merchant.api_key) as api:
-        product = api.post("/api/v1/products", json={"gtin": MILK, "name": "Whole milk 1 L", "category": "dairy",
-                                                      "price": {"amount_minor": 990, "currency": "CNY"}})
-        api.post("/api/v1/offers", json={"product_id": product.json()["id"], "match": {"gtin": MILK},
-                                         "trigger": {"kind": "expiring", "within_hours": 48}}).raise_for_status()
+    stack.expiring_offer(merchant.api_key, MILK, price_minor=990)
 
     agent = FridgeAgent(
         AgentConfig(fridge_id=fridge.fridge_id, username=fridge.username, password=fridge.password,

@@ -82,26 +82,7 @@ def test_the_offer_appears_at_the_crossing_within_one_tick_with_no_message(
     assert tick == timedelta(seconds=TICK_SECONDS)
     ingest, engine = runtime.services.ingest, runtime.services.engine
 
-    with stack.client(merchant["api_key"]) as api:
-        product = api.post(
-            "/api/v1/products",
-            json={
-                "gtin": MILK_GTIN,
-                "name": "Whole milk 1 L",
-                "category": "dairy",
-                "price": {"amount_minor": 1290, "currency": "CNY"},
-            },
-        )
-        assert product.status_code == 201, product.text
-        offer = api.post(
-            "/api/v1/offers",
-            json={
-                "product_id": product.json()["id"],
-                "match": {"gtin": MILK_GTIN},
-                "trigger": {"kind": "expiring", "within_hours": WITHIN_HOURS},
-            },
-        )
-        assert offer.status_code == 201, offer.text
+    offer = stack.expiring_offer(merchant["api_key"], MILK_GTIN, within_hours=WITHIN_HOURS)
 
     fid = fridge["fridge_id"]
     with MqttClient(
@@ -143,7 +124,7 @@ def test_the_offer_appears_at_the_crossing_within_one_tick_with_no_message(
         assert crossing <= opened_at < crossing + tick
         assert opened_at == first_tick_after
         assert entry["item_id"] == "milk-1"
-        assert entry["offer_id"] == offer.json()["id"]
+        assert entry["offer_id"] == offer["id"]
         assert entry["reason"] == {"kind": "expiring", "text": "Whole milk 1 L expires in 30 h"}
         assert device.drain() == []  # the first and only offers message since the snapshot
 

@@ -163,33 +163,14 @@ def test_expiring_milk_becomes_an_offer_and_a_paid_order(stack: Stack, request: 
     assert paying["username"] == paying["fridge_id"] and paying["mqtt_url"].startswith("mqtt://")
     _start(stack, request)
 
-    with stack.client(merchant["api_key"]) as api:
-        product = api.post(
-            "/api/v1/products",
-            json={
-                "gtin": MILK_GTIN,
-                "name": "Whole milk 1 L",
-                "category": "dairy",
-                "price": {"amount_minor": 1290, "currency": "CNY"},
-            },
-        )
-        assert product.status_code == 201, product.text
-        offer = api.post(
-            "/api/v1/offers",
-            json={
-                "product_id": product.json()["id"],
-                "match": {"gtin": MILK_GTIN},
-                "trigger": {"kind": "expiring", "within_hours": 48},
-            },
-        )
-        assert offer.status_code == 201, offer.text
+    offer = stack.expiring_offer(merchant["api_key"], MILK_GTIN)
 
     payload = inventory_payload(paying["fridge_id"], seq=1, milk_expires_in=timedelta(hours=20))
     mosquitto_pub(stack, paying, Channel.INVENTORY, json.dumps(payload))
     offers = read_offers(stack, paying, want=1)
     entry = offers["body"]["offers"][0]
     assert entry["item_id"] == "milk-1"
-    assert entry["offer_id"] == offer.json()["id"]
+    assert entry["offer_id"] == offer["id"]
     assert entry["price"] == {"amount_minor": 1290, "currency": "CNY"}
     assert entry["reason"]["kind"] == "expiring" and "Whole milk 1 L expires in" in entry["reason"]["text"]
 
