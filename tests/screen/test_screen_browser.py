@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from freshtap.clock import ManualClock
 from freshtap.device.screen import DoorScreen, ScreenConfig
@@ -108,6 +109,8 @@ def test_an_order_that_needs_approval_shows_a_qr_code(page: Any) -> None:
         page.click(".offer button.buy")
         image = page.locator(".order[data-status='requires_action'] .qr img")
         image.wait_for()
-        page.wait_for_function("document.querySelector('.qr img').complete")
+        # Polled by Playwright through the protocol: wait_for_function would eval inside the page,
+        # which the page's own CSP (no 'unsafe-eval') refuses whenever it has to poll.
+        expect(image).to_have_js_property("complete", True)
         assert page.evaluate("document.querySelector('.qr img').naturalWidth") > 100
         assert page.locator(".order .status").inner_text() == "Needs your approval"
