@@ -30,7 +30,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func
@@ -82,10 +82,6 @@ class IngestOutcome:
     fridge_id: str | None = None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class IngestService:
@@ -203,7 +199,7 @@ class IngestService:
         Called before the readings are stored. In order, the reading before is the fridge's last
         (`compartments`); a late reading is compared with the stored one just before it.
         """
-        newest = _aware(fridge.telemetry_at)
+        newest = fridge.telemetry_at
         in_order = newest is None or message.at >= newest
         for reading in message.body.compartments:
             if is_excursion(reading.id, reading.temp_c):
@@ -227,7 +223,7 @@ class IngestService:
 
     @staticmethod
     def _apply_state(fridge: Fridge, message: StateMessage) -> Outcome:
-        current = _aware(fridge.state_at)
+        current = fridge.state_at
         if current is not None and message.at < current:
             return "stale"
         fridge.online = message.body.online
@@ -296,12 +292,12 @@ class IngestService:
             .order_by(col(FridgeEvent.seq))
         ).all()
         for event in newer:
-            self._apply_item_effect(session, fridge, event.kind, event.item_id, _aware(event.at) or message.at, now)
+            self._apply_item_effect(session, fridge, event.kind, event.item_id, event.at or message.at, now)
         return "applied"
 
     @staticmethod
     def _apply_telemetry(session: Session, fridge: Fridge, message: TelemetryMessage) -> Outcome:
-        newest = _aware(fridge.telemetry_at)
+        newest = fridge.telemetry_at
         for reading in message.body.compartments:
             session.add(
                 TelemetryReading(fridge_id=fridge.id, at=message.at, compartment=reading.id, temp_c=reading.temp_c)

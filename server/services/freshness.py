@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -46,8 +46,6 @@ MAX_READING_GAP = timedelta(hours=2)
 """Readings further apart than this are not assumed to describe the time between them."""
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def is_excursion(compartment: str, temp_c: float) -> bool:
@@ -76,7 +74,7 @@ def temperature_history(session: Session, fridge_id: str, since: datetime) -> di
     previous: TelemetryReading | None = None
     for reading in readings:
         if previous is not None and previous.compartment == reading.compartment:
-            start, end = _aware(previous.at), _aware(min(reading.at, previous.at + MAX_READING_GAP))
+            start, end = previous.at, min(reading.at, previous.at + MAX_READING_GAP)
             if end > start:
                 series = spans.setdefault(reading.compartment, [])
                 last = series[-1] if series else None
@@ -133,9 +131,9 @@ def item_facts(record: InventoryRecord, reference_product_id: int | None = None)
         reference_product_id=reference_product_id,
         name=record.name,
         category=record.category,
-        added_at=_aware(record.added_at),
+        added_at=record.added_at,
         gtin=record.gtin,
-        opened_at=_aware(record.opened_at) if record.opened_at else None,
+        opened_at=record.opened_at,
         label_expiry=record.label_expiry,
         expiry_kind="expiry" if kind == "expiry" else "best_before" if kind == "best_before" else None,
         compartment=record.compartment,
@@ -158,7 +156,7 @@ def refresh_item_freshness(
     spans = [s for s in temperatures.get(record.compartment, []) if s.end > facts.added_at]
     result: Assessment = assess(facts, now, thresholds, spans, due_soon_hours)
     upcoming = next_transition(facts, now, thresholds, spans, due_soon_hours)
-    before = (record.freshness_state, _aware(record.expires_at) if record.expires_at else None)
+    before = (record.freshness_state, record.expires_at)
     record.freshness_state = result.state.value
     record.expires_at = result.expires_at
     record.basis = result.basis.value

@@ -71,8 +71,6 @@ _WEEK = timedelta(days=7)
 _TICK = timedelta(microseconds=1)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _parse_hhmm(value: str | None) -> time | None:
@@ -174,7 +172,7 @@ def _offer_rules(session: Session, records: Sequence[InventoryRecord]) -> list[O
             below=offer.trigger_below,
             price_minor=offer.price_minor if offer.price_minor is not None else product.price_minor,
             currency=offer.currency or product.currency,
-            created_at=_aware(offer.created_at),
+            created_at=offer.created_at,
             max_per_household_per_week=offer.max_per_household_per_week,
             quiet_start=_parse_hhmm(offer.quiet_start),
             quiet_end=_parse_hhmm(offer.quiet_end),
@@ -185,13 +183,13 @@ def _offer_rules(session: Session, records: Sequence[InventoryRecord]) -> list[O
 
 def _bought(session: Session, fridge_id: str, records: Sequence[InventoryRecord]) -> set[str]:
     """Items for which the household accepted a proposal since the item was added."""
-    added = {r.item_id: _aware(r.added_at) for r in records}
+    added = {r.item_id: r.added_at for r in records}
     accepted = session.exec(
         select(Proposal.item_id, Proposal.created_at).where(
             Proposal.fridge_id == fridge_id, Proposal.status == "accepted"
         )
     ).all()
-    return {item_id for item_id, created_at in accepted if item_id in added and _aware(created_at) >= added[item_id]}
+    return {item_id for item_id, created_at in accepted if item_id in added and created_at >= added[item_id]}
 
 
 def _weekly(session: Session, household_id: str, now: datetime) -> dict[str, tuple[int, datetime]]:
@@ -201,7 +199,7 @@ def _weekly(session: Session, household_id: str, now: datetime) -> dict[str, tup
         .where(Proposal.household_id == household_id, col(Proposal.created_at) >= now - _WEEK)
         .group_by(col(Proposal.offer_id))
     ).all()
-    return {offer_id: (int(count), _aware(first)) for offer_id, count, first in rows if first is not None}
+    return {offer_id: (int(count), first) for offer_id, count, first in rows if first is not None}
 
 
 def _cap_frees(
@@ -228,7 +226,7 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
     records = session.exec(
         select(InventoryRecord).where(InventoryRecord.fridge_id == fridge_id, col(InventoryRecord.present))
     ).all()
-    oldest = min((_aware(r.added_at) for r in records), default=now)
+    oldest = min((r.added_at for r in records), default=now)
     temps = temperature_history(session, fridge_id, oldest)
     windows = load_windows(session, fridge_id)
     runouts = forecast_runouts(session, fridge_id, [r.item_id for r in records], now)
@@ -253,15 +251,15 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
             gtin=r.gtin,
             category=r.category,
             fill=r.fill,
-            expires_at=_aware(r.expires_at) if r.expires_at else None,
-            runout_at=_aware(r.runout_at) if r.runout_at else None,
+            expires_at=r.expires_at,
+            runout_at=r.runout_at,
         )
         for r in records
     }
     bought = _bought(session, fridge_id, records)
     rules = _offer_rules(session, records)
     live_rows = session.exec(select(Proposal).where(Proposal.fridge_id == fridge_id, Proposal.status == "live")).all()
-    live = [LiveProposal(p.id, p.item_id, p.offer_id, _aware(p.expires_at)) for p in live_rows]
+    live = [LiveProposal(p.id, p.item_id, p.offer_id, p.expires_at) for p in live_rows]
     weekly = _weekly(session, fridge.household_id, now)
     zone = _zone(session.get(Household, fridge.household_id))
     plan = plan_proposals(
@@ -308,7 +306,7 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
     for record in records:
         if record.item_id in bought:
             continue  # only its freshness can still change
-        freshness_check = _aware(record.next_check_at) if record.next_check_at else None
+        freshness_check = record.next_check_at
         record.next_check_at = _next_check(
             views[record.item_id], freshness_check, rules, record.item_id in covered, now, zone, frees
         )
@@ -333,7 +331,7 @@ def live_offers_message(session: Session, fridge_id: str, now: datetime) -> Offe
             merchant=OfferMerchant(id=merchant.id, name=merchant.name),
             price=Money(amount_minor=p.price_minor, currency=p.currency),
             reason=OfferReason(kind=cast(TriggerKind, p.reason_kind), text=p.reason_text),
-            expires_at=_aware(p.expires_at),
+            expires_at=p.expires_at,
         )
         for p, product, merchant in rows
     ]

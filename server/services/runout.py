@@ -10,7 +10,7 @@ feeds the offer planner's `runout` trigger.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -29,8 +29,6 @@ FILL_RESAMPLE = timedelta(hours=1)
 _SAME_FILL = 1e-3
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def record_fills(session: Session, fridge_id: str, fills: Mapping[str, float], at: datetime) -> int:
@@ -50,7 +48,7 @@ def record_fills(session: Session, fridge_id: str, fills: Mapping[str, float], a
     stored = 0
     for item_id, fill in fills.items():
         previous = latest.get(item_id)
-        if previous is not None and (_aware(previous.at) >= at or abs(previous.fill - fill) < _SAME_FILL):
+        if previous is not None and (previous.at >= at or abs(previous.fill - fill) < _SAME_FILL):
             continue  # already have a newer reading, or the same level less than an hour ago
         session.add(FillReading(fridge_id=fridge_id, item_id=item_id, at=at, fill=fill))
         stored += 1
@@ -77,5 +75,5 @@ def forecast_runouts(
     ).all()
     series: dict[str, list[tuple[datetime, float]]] = {}
     for row in rows:
-        series.setdefault(row.item_id, []).append((_aware(row.at), row.fill))
+        series.setdefault(row.item_id, []).append((row.at, row.fill))
     return {item_id: forecast_runout(series.get(item_id, ()), now) for item_id in item_ids}

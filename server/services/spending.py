@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -62,10 +62,6 @@ class PinChange:
     pin: str | None = None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class SpendingLimits:
@@ -179,7 +175,7 @@ class SpendingLimits:
             if limits.per_week_minor is not None
             else None
         )
-        locked = _aware(row.pin_locked_until)
+        locked = row.pin_locked_until
         if locked is not None and locked <= self._clock.now():
             locked = None
         return LimitsView(household_id, limits, spent, row.pin_hash is not None, locked)
@@ -209,7 +205,7 @@ class SpendingLimits:
 
     @staticmethod
     def _locked_detail(row: SpendingLimit, now: datetime) -> str:
-        until = _aware(row.pin_locked_until)
+        until = row.pin_locked_until
         if until is not None and until > now:
             return f"too many wrong PINs; the PIN is locked until {until.isoformat()}"
         return "too many PIN attempts at once; try again in a moment"

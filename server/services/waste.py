@@ -81,8 +81,6 @@ def classify_departure(state: str, fill: float | None) -> tuple[DepartureOutcome
     return "taken_out", 0.0
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _price(session: Session, household_id: str, gtin: str | None) -> tuple[int, str, str] | None:
@@ -126,7 +124,7 @@ def record_departures(
     departed = list(records)
     if not departed:
         return []
-    oldest = min(_aware(r.added_at) for r in departed)
+    oldest = min(r.added_at for r in departed)
     temperatures = temperature_history(session, fridge.id, oldest)
     windows = load_windows(session, fridge.id)
     references = catalog_references(session, {r.gtin for r in departed if r.gtin})
@@ -155,10 +153,10 @@ def record_departures(
             gtin=record.gtin,
             name=record.name,
             category=record.category,
-            added_at=_aware(record.added_at),
-            opened_at=_aware(record.opened_at) if record.opened_at else None,
+            added_at=record.added_at,
+            opened_at=record.opened_at,
             removed_at=removed_at,
-            expires_at=_aware(record.expires_at) if record.expires_at else None,
+            expires_at=record.expires_at,
             freshness_state=record.freshness_state,
             fill=record.fill,
             outcome=outcome,
@@ -277,14 +275,14 @@ def _summarise(label: str, rows: list[ItemHistory], with_items: bool) -> MonthWa
             name=r.name,
             gtin=r.gtin,
             category=r.category,
-            removed_at=_aware(r.removed_at),
-            expires_at=_aware(r.expires_at) if r.expires_at else None,
+            removed_at=r.removed_at,
+            expires_at=r.expires_at,
             fill=r.fill,
             wasted_fraction=r.wasted_fraction,
             value_minor=r.value_minor,
             currency=r.currency,
         )
-        for r in sorted(wasted, key=lambda r: (_aware(r.removed_at), r.id or 0))
+        for r in sorted(wasted, key=lambda r: (r.removed_at, r.id or 0))
     )
     return MonthWaste(
         month=label,
@@ -325,7 +323,7 @@ class WasteService:
             rows = list(session.exec(query).all())
         by_month: dict[str, list[ItemHistory]] = {f"{s.year:04d}-{s.month:02d}": [] for s in starts}
         for row in rows:
-            local = _aware(row.removed_at).astimezone(zone)
+            local = row.removed_at.astimezone(zone)
             by_month.setdefault(f"{local.year:04d}-{local.month:02d}", []).append(row)
         return WasteReport(
             household_id=household_id,

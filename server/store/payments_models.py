@@ -7,10 +7,10 @@ No table holds card data: a payment method or customer is a provider's token (`p
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from freshtap.server.store.columns import timestamp as _ts
 
 __all__ = [
     "OrderPayment",
@@ -20,13 +20,6 @@ __all__ = [
     "SpendingLimit",
     "WebhookEvent",
 ]
-
-
-def _ts(nullable: bool = False, index: bool = False) -> Any:
-    return Field(
-        default=None if nullable else ...,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
-    )
 
 
 class OrderPayment(SQLModel, table=True):

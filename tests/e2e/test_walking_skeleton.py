@@ -84,31 +84,41 @@ def inventory_payload(fridge_id: str, seq: int, milk_expires_in: timedelta) -> d
     }
 
 
-def mosquitto_pub(stack: Stack, fridge: dict[str, Any], channel: Channel, payload: bytes | str) -> None:
+def client_args(stack: Stack, fridge: dict[str, Any]) -> list[str]:
+    """Connection options of Debian's mosquitto clients, logged in as `fridge` (MQTT 3.1.1, QoS 1)."""
+    return [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(stack.mqtt_port),
+        "-V",
+        "mqttv311",
+        "-i",
+        fridge["fridge_id"],
+        "-u",
+        fridge["username"],
+        "-P",
+        fridge["password"],
+        "-q",
+        "1",
+    ]
+
+
+def mosquitto_pub(
+    stack: Stack,
+    fridge: dict[str, Any],
+    channel: Channel,
+    payload: bytes | str,
+    *,
+    to: str | None = None,
+    check: bool = True,
+) -> None:
+    """Publish `payload` as `fridge` on `channel` of its own topic (or of fridge `to`'s)."""
     data = payload.encode() if isinstance(payload, str) else payload
     subprocess.run(
-        [
-            "mosquitto_pub",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(stack.mqtt_port),
-            "-V",
-            "mqttv311",
-            "-i",
-            fridge["fridge_id"],
-            "-u",
-            fridge["username"],
-            "-P",
-            fridge["password"],
-            "-q",
-            "1",
-            "-t",
-            topic(fridge["fridge_id"], channel),
-            "-s",
-        ],
+        ["mosquitto_pub", *client_args(stack, fridge), "-t", topic(to or fridge["fridge_id"], channel), "-s"],
         input=data,
-        check=True,
+        check=check,
         timeout=20,
         capture_output=True,
     )
@@ -119,20 +129,7 @@ def read_offers(stack: Stack, fridge: dict[str, Any], want: int, timeout: float 
     proc = subprocess.Popen(
         [
             "mosquitto_sub",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(stack.mqtt_port),
-            "-V",
-            "mqttv311",
-            "-i",
-            fridge["fridge_id"],
-            "-u",
-            fridge["username"],
-            "-P",
-            fridge["password"],
-            "-q",
-            "1",
+            *client_args(stack, fridge),
             "-t",
             topic(fridge["fridge_id"], Channel.OFFERS),
             "-W",
@@ -254,32 +251,7 @@ def test_redelivered_seq_applies_once_and_bad_input_is_counted(stack: Stack, req
     oversized = json.dumps(
         {**event, "seq": 12, "body": {"kind": "door_left_open", "item_id": None, "detail": {"pad": "x" * 70_000}}}
     )
-    subprocess.run(
-        [
-            "mosquitto_pub",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(stack.mqtt_port),
-            "-V",
-            "mqttv311",
-            "-i",
-            fid,
-            "-u",
-            fridge["username"],
-            "-P",
-            fridge["password"],
-            "-q",
-            "1",
-            "-t",
-            topic(fid, Channel.EVENTS),
-            "-s",
-        ],
-        input=oversized.encode(),
-        timeout=20,
-        capture_output=True,
-        check=False,
-    )
+    mosquitto_pub(stack, fridge, Channel.EVENTS, oversized, check=False)
     expected_rejections = len(bad) + (1 if stack.backend == "amqtt+sqlite" else 0)
     good = {**event, "seq": 11, "body": {"kind": "temperature_alarm", "item_id": None, "detail": {}}}
     mosquitto_pub(stack, fridge, Channel.EVENTS, json.dumps(good))
@@ -331,32 +303,7 @@ def test_a_fridge_cannot_speak_for_another_and_nothing_refused_is_stored(
     assert stack.runtime is not None
     # A, with its own credentials, publishes B's inventory on B's topic: the broker drops it.
     forged = inventory_payload(b["fridge_id"], seq=1, milk_expires_in=timedelta(hours=20))
-    subprocess.run(
-        [
-            "mosquitto_pub",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(stack.mqtt_port),
-            "-V",
-            "mqttv311",
-            "-i",
-            a["fridge_id"],
-            "-u",
-            a["username"],
-            "-P",
-            a["password"],
-            "-q",
-            "1",
-            "-t",
-            topic(b["fridge_id"], Channel.INVENTORY),
-            "-m",
-            json.dumps(forged),
-        ],
-        timeout=20,
-        capture_output=True,
-        check=False,
-    )
+    mosquitto_pub(stack, a, Channel.INVENTORY, json.dumps(forged), to=b["fridge_id"], check=False)
     # Then a good message of A's own; once it is stored, the forged one had its chance.
     mosquitto_pub(
         stack,

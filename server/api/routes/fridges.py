@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -17,10 +16,6 @@ from freshtap.server.store.models import InventoryRecord
 router = APIRouter(prefix="/api/v1/fridges", tags=["household"])
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @router.get("/{fridge_id}/inventory")
@@ -41,14 +36,14 @@ def inventory(fridge: OwnedFridge, services: ServicesDep) -> InventoryPublic:
             unit=r.unit,
             fill=r.fill,
             compartment=r.compartment,
-            added_at=_aware(r.added_at),
-            opened_at=_aware(r.opened_at),
+            added_at=r.added_at,
+            opened_at=r.opened_at,
             label_expiry=r.label_expiry,
             expiry_kind=r.expiry_kind,
             batch=r.batch,
             freshness=FreshnessInfo(
                 state=FreshnessState(r.freshness_state),
-                expires_at=_aware(r.expires_at),
+                expires_at=r.expires_at,
                 basis=Basis(r.basis),
                 explanation=r.explanation,
             ),
@@ -56,7 +51,7 @@ def inventory(fridge: OwnedFridge, services: ServicesDep) -> InventoryPublic:
         for r in records
     ]
     return InventoryPublic(
-        fridge_id=fridge.id, seq=fridge.inventory_seq, updated_at=_aware(fridge.inventory_at), items=items
+        fridge_id=fridge.id, seq=fridge.inventory_seq, updated_at=fridge.inventory_at, items=items
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urljoin
 
@@ -19,8 +18,6 @@ from freshtap.server.services.orders import OrderView
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def public(view: OrderView, services: Services, request: Request) -> OrderPublic:
@@ -32,7 +29,7 @@ def public(view: OrderView, services: Services, request: Request) -> OrderPublic
         next_action_url = urljoin(base, payment.next_action_url)
     cancellable_until = None
     if payment is not None and order.status in ("paid", "requires_action"):
-        until = _aware(payment.cancellable_until)
+        until = payment.cancellable_until
         # Waiting for authentication can be abandoned at any time; paid orders until the window closes.
         if order.status == "requires_action" or services.clock.now() < until:
             cancellable_until = until
