@@ -10,6 +10,7 @@ from .acceptor import ProposalAcceptor
 from .catalog import CATALOG, Product, gtin14
 from .fleet import Fleet
 from .household import Household
+from .light_fleet import LightFleet, LightFleetStats
 from .mosquitto import MosquittoBroker, MosquittoError, find_mosquitto
 from .observer import BusObserver, Observed
 from .stats import FleetStats
@@ -21,6 +22,8 @@ __all__ = [
     "Fleet",
     "FleetStats",
     "Household",
+    "LightFleet",
+    "LightFleetStats",
     "MosquittoBroker",
     "MosquittoError",
     "Observed",

@@ -1,9 +1,11 @@
 """Child process: N light fridges reporting telemetry every simulated minute until told to stop.
 
-    python -m harness.fleet_runner fleet|light MQTT_HOST MQTT_PORT FRIDGES SPEED STATE_DIR
+    python -m harness.fleet_runner fleet|lightfleet|light MQTT_HOST MQTT_PORT FRIDGES SPEED STATE_DIR
 
 `fleet` runs `freshtap.simulator.Fleet` as it is (the real device agent per fridge, one paho
-network thread each); `light` runs the same number of bare connections from one asyncio loop
+network thread each); `lightfleet` runs `freshtap.simulator.light_fleet.LightFleet` (one paho
+client per fridge, all on one asyncio loop, stocked by the household model); `light` runs the
+same number of bare connections from one asyncio loop
 (`harness.wire`), each publishing a telemetry message per simulated minute. Both print
 `STARTED <online>` once connected (or after 60 s), then, when stdin closes, `DONE <json>`.
 """
@@ -22,6 +24,28 @@ from pathlib import Path
 
 def fridge_ids(count: int) -> list[str]:
     return [f"sim-{i:05d}" for i in range(count)]
+
+
+def run_light_fleet(host: str, port: int, count: int, speed: float) -> None:
+    from freshtap.clock import AcceleratedClock
+    from freshtap.simulator import SimFridge
+    from freshtap.simulator.light_fleet import LightFleet
+
+    fleet = LightFleet(
+        [SimFridge(fid, fid, "bench-password") for fid in fridge_ids(count)], f"mqtt://{host}:{port}",
+        AcceleratedClock(speed), seed=1, telemetry_every=timedelta(minutes=1), connect_rate=2000,
+    )
+    started = time.monotonic()
+    fleet.start()
+    fleet.wait_online(120)
+    print(f"STARTED {fleet.stats.online} after {time.monotonic() - started:.1f} s", flush=True)
+    sys.stdin.read()
+    stats = fleet.stats
+    fleet.stop()
+    print("DONE " + json.dumps({
+        "online": stats.online, "published": stats.published, "publish_errors": stats.publish_errors,
+        "connect_errors": stats.connect_errors, "disconnects": stats.disconnects, "threads": threading.active_count(),
+    }), flush=True)
 
 
 def run_fleet(host: str, port: int, count: int, speed: float, state_dir: Path) -> None:
@@ -101,6 +125,8 @@ def main(argv: list[str]) -> None:
     mode, host, port, count, speed, state_dir = argv
     if mode == "fleet":
         run_fleet(host, int(port), int(count), float(speed), Path(state_dir))
+    elif mode == "lightfleet":
+        run_light_fleet(host, int(port), int(count), float(speed))
     else:
         asyncio.run(run_light(host, int(port), int(count), float(speed)))
 

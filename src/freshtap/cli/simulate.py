@@ -19,12 +19,17 @@ def simulate(
     duration: Annotated[float | None, typer.Option(min=1, help="Real seconds to run.")] = None,
     seed: Annotated[int, typer.Option()] = 7,
     payment_method: Annotated[str, typer.Option()] = "pm_sandbox_ok",
+    fidelity: Annotated[
+        str,
+        typer.Option(help="full: the real device agent per fridge (~300 per process); light: thousands per process."),
+    ] = "full",
 ) -> None:
     """Provision N fridges in FRESHTAP_DATABASE_URL and run them against FRESHTAP_MQTT_URL and --api."""
     from freshtap.cli.admin import _sessions, advertised_mqtt_url
     from freshtap.server.services import accounts
     from freshtap.settings import Settings
     from freshtap.simulator import Fleet, SimFridge
+    from freshtap.simulator.light_fleet import LightFleet
 
     settings = Settings()
     sessions = _sessions(settings)
@@ -35,7 +40,13 @@ def simulate(
             sessions, clock, household_name=f"simulated household {index + 1}", payment_method=payment_method
         )
         sims.append(SimFridge(made.fridge_id, made.username, made.password))
-    fleet = Fleet(sims, advertised_mqtt_url(settings), api, clock, seed=seed)
+    if fidelity not in ("full", "light"):
+        raise typer.BadParameter("--fidelity is full or light")
+    fleet: Fleet | LightFleet
+    if fidelity == "light":
+        fleet = LightFleet(sims, advertised_mqtt_url(settings), clock, seed=seed)
+    else:
+        fleet = Fleet(sims, advertised_mqtt_url(settings), api, clock, seed=seed)
     fleet.start()
     typer.echo(f"simulating {fridges} fridges at x{speed:g}; Ctrl-C to stop")
     done = threading.Event()
