@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,8 +24,20 @@ def simulate(
         str,
         typer.Option(help="full: the real device agent per fridge (~300 per process); light: thousands per process."),
     ] = "full",
+    compare: Annotated[
+        Path | None,
+        typer.Option(help="Run this scenario file (TOML) with and without freshtap and write the outcome report."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="With --compare: where to write the report (Markdown).")] = None,
 ) -> None:
-    """Provision N fridges in FRESHTAP_DATABASE_URL and run them against FRESHTAP_MQTT_URL and --api."""
+    """Provision N fridges in FRESHTAP_DATABASE_URL and run them against FRESHTAP_MQTT_URL and --api.
+
+    With --compare, no fleet runs: the scenario's households are simulated day by day, three times
+    (without freshtap, with its nudges, with nudges and offers), and the report is printed or written.
+    """
+    if compare is not None:
+        _compare(compare, out)
+        return
     from freshtap.cli.admin import _sessions, advertised_mqtt_url
     from freshtap.server.services import accounts
     from freshtap.settings import Settings
@@ -57,3 +70,31 @@ def simulate(
             break
     fleet.stop()
     typer.echo(repr(fleet.stats))
+
+
+def _compare(scenario_path: Path, out: Path | None) -> None:
+    from rich.console import Console
+
+    from freshtap.simulator.outcome_report import render_report
+    from freshtap.simulator.outcomes import run_outcome
+    from freshtap.simulator.scenario import ScenarioError, load_scenario
+
+    console = Console(stderr=True)
+    try:
+        scenario = load_scenario(scenario_path)
+    except ScenarioError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--compare") from exc
+    started = time.monotonic()
+    outcomes = []
+    for label, nudges, offers in (
+        ("without freshtap", False, False), ("nudges only", True, False), ("with freshtap", True, True)
+    ):
+        with console.status(f"simulating {scenario.households:,} households for {scenario.days} days: {label}"):
+            outcomes.append(run_outcome(scenario, nudges=nudges, offers=offers, label=label))
+    command = f"freshtap simulate --compare {scenario_path}" + (f" --out {out}" if out else "")
+    report = render_report(scenario, tuple(outcomes), command, time.monotonic() - started)
+    if out is None:
+        typer.echo(report)
+    else:
+        out.write_text(report, encoding="utf-8")
+        console.print(f"wrote {out}")
