@@ -22,7 +22,7 @@ from freshtap.contract import InventoryItem
 
 from .catalog import CATALOG, Product, product_by_gtin
 
-__all__ = ["Action", "Household", "label_date_near"]
+__all__ = ["Action", "Habits", "Household", "label_date_near"]
 
 _USED_UP_BELOW = 0.05
 _RESTOCK_CHANCE = 0.6
@@ -54,9 +54,29 @@ class Action:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Habits:
+    """How much a household eats and when (from a scenario's profile; the defaults eat as the catalog says)."""
+
+    appetite: float = 1.0
+    weekend_factor: float = 1.0
+    variance: float = 0.0
+    """Sigma of the log-normal day-to-day variation of use."""
+    away: frozenset[date] = frozenset()
+    """Days away (holidays): nothing is opened or used."""
+
+    def use_factor(self, day: date, draw: float) -> float:
+        """The multiplier on the catalog's use for `day`; `draw` is a standard normal deviate."""
+        if day in self.away:
+            return 0.0
+        factor = self.appetite * (self.weekend_factor if day.weekday() >= 5 else 1.0)
+        return factor * math.exp(self.variance * draw - self.variance**2 / 2)
+
+
 class Household:
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, habits: Habits | None = None) -> None:
         self._rng = rng
+        self._habits = habits or Habits()
 
     def new_item(
         self,
@@ -125,6 +145,8 @@ class Household:
         rng = self._rng
         actions: list[Action] = []
         taken = set(items)
+        habits = self._habits
+        factor = habits.use_factor(now.date(), rng.gauss(0.0, 1.0) if habits.variance else 0.0)
         for item in items.values():
             product = product_by_gtin(item.gtin) if item.gtin else None
             if product is None:
@@ -134,9 +156,9 @@ class Household:
                 actions.append(Action("remove", item.item_id, reason="expired"))
                 actions.extend(self._maybe_restock(product, now, taken))
                 continue
-            days = hours / 24
+            days = hours / 24 * factor
             if item.opened_at is None:
-                if rng.random() < 1 - math.exp(-product.opens_per_day * days):
+                if days > 0 and rng.random() < 1 - math.exp(-product.opens_per_day * days):
                     actions.append(Action("open", item.item_id))
                 continue
             fill = item.fill if item.fill is not None else 1.0

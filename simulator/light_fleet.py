@@ -60,6 +60,7 @@ from freshtap.contract import (
 from freshtap.device.broker_address import parse_mqtt_url
 
 from .household import Action, Household
+from .scenario import Scenario, habits_for
 from .virtual_fridge import SimFridge
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ class _LightFridge:
         self.fleet = fleet
         self.credentials = credentials
         self.fridge_id = credentials.fridge_id
-        self.household = Household(random.Random(rng.random()))
+        habits = habits_for(fleet.scenario, self.fridge_id) if fleet.scenario is not None else None
+        self.household = Household(random.Random(rng.random()), habits)
         self.rng = rng
         self.items: dict[str, InventoryItem] = {}
         self.online = False
@@ -278,6 +280,7 @@ class LightFleet:
         inventory_every: timedelta = timedelta(minutes=30),
         telemetry_every: timedelta = timedelta(minutes=1),
         connect_rate: float = 500.0,
+        scenario: Scenario | None = None,
     ) -> None:
         ids = [f.fridge_id for f in fridges]
         if len(set(ids)) != len(ids):
@@ -287,6 +290,8 @@ class LightFleet:
         endpoint = parse_mqtt_url(mqtt_url)
         self.broker = (endpoint.host, endpoint.port)
         self.clock = clock
+        self.scenario = scenario
+        """Households' habits (appetite, weekends, variance, days away) by the scenario's profiles."""
         self.inventory_every = inventory_every
         self.telemetry_every = telemetry_every
         self._credentials = list(fridges)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import CATALOG, Product
+from .household import Habits
 
 __all__ = [
     "Assumption",
@@ -26,6 +27,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "default_scenario_path",
+    "habits_for",
     "load_scenario",
     "parse_scenario",
 ]
@@ -216,4 +218,25 @@ def parse_scenario(raw: dict[str, Any], name: str = "scenario") -> Scenario:
             delivery_days=_get(offer, "delivery_days", int, "offer"),
         ),
         assumptions=assumptions,
+    )
+
+
+def habits_for(scenario: Scenario, key: str) -> Habits:
+    """The live simulator's habits for the household `key` (a fridge id): a profile by share, days away."""
+    import random
+    from datetime import timedelta
+
+    total = sum(p.share for p in scenario.profiles)
+    rng = random.Random(f"{scenario.seed}:{key}:habits")
+    point = rng.random() * total
+    profile = scenario.profiles[-1]
+    for candidate in scenario.profiles:
+        point -= candidate.share
+        if point < 0:
+            profile = candidate
+            break
+    begin = rng.randrange(0, max(1, scenario.days - profile.holiday_days))
+    away = frozenset(scenario.start + timedelta(days=begin + n) for n in range(profile.holiday_days))
+    return Habits(
+        appetite=profile.appetite, weekend_factor=profile.weekend_factor, variance=profile.variance, away=away
     )

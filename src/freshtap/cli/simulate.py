@@ -29,6 +29,10 @@ def simulate(
         typer.Option(help="Run this scenario file (TOML) with and without freshtap and write the outcome report."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="With --compare: where to write the report (Markdown).")] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(help="Light fidelity: give households the habits of this scenario file's profiles."),
+    ] = None,
 ) -> None:
     """Provision N fridges in FRESHTAP_DATABASE_URL and run them against FRESHTAP_MQTT_URL and --api.
 
@@ -57,7 +61,13 @@ def simulate(
         raise typer.BadParameter("--fidelity is full or light")
     fleet: Fleet | LightFleet
     if fidelity == "light":
-        fleet = LightFleet(sims, advertised_mqtt_url(settings), clock, seed=seed)
+        from freshtap.simulator.scenario import ScenarioError, load_scenario
+
+        try:
+            habits = load_scenario(scenario) if scenario is not None else None
+        except ScenarioError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
+        fleet = LightFleet(sims, advertised_mqtt_url(settings), clock, seed=seed, scenario=habits)
     else:
         fleet = Fleet(sims, advertised_mqtt_url(settings), api, clock, seed=seed)
     fleet.start()
