@@ -26,6 +26,8 @@ for name, folder in ROOTS.items():
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.json", "*.html", "*.js", "*.css", "*.svg", "*.ini", "*.mako", "*.toml", "py.typed", "LICENSE*"]},
+    package_data={
+        "": ["*.json", "*.html", "*.js", "*.css", "*.svg", "*.ini", "*.mako", "*.toml", "py.typed", "LICENSE*"]
+    },
     include_package_data=True,
 )

@@ -29,6 +29,8 @@ thread, turns what it hears into contract messages through its `FridgeAgent`:
 Everything the firmware says is handled on the worker thread in order; the link's reader thread
 only queues it. `on_telemetry(compartments, door_open)` and `on_inventory()` tell other parts (the
 door screen, Home Assistant) what the device just queued; they run on the worker thread.
+`on_frame(compartment, image, gtins, at)` hands each camera frame read to a part that keeps
+frames on the fridge (`review_video.ReviewVideos`, for review videos the owner approves).
 `start()` waits (up to `ready_timeout`) for the firmware to describe itself when the device keeps
 the firmware's time, since it has no other time to stamp messages with.
 """
@@ -164,10 +166,12 @@ class FridgeDevice:
         on_telemetry: Callable[[Mapping[str, float], bool], object] | None = None,
         on_inventory: Callable[[], object] | None = None,
         label_decoder: LabelDecoder | None = None,
+        on_frame: Callable[[str, bytes, frozenset[str], datetime], object] | None = None,
     ) -> None:
         self.config = config
         self._on_telemetry = on_telemetry
         self._on_inventory = on_inventory
+        self._on_frame = on_frame  # e.g. review_video.ReviewVideos.on_frame: frames stay on the fridge
         self.firmware_clock = FirmwareClock()
         self._uses_firmware_clock = clock is None
         self._clock: Clock = clock if clock is not None else self.firmware_clock
@@ -552,6 +556,7 @@ class FridgeDevice:
         captured.add(compartment)
         for slot, label in read.items():
             labels.setdefault((compartment, slot), label)
+        self._tell(self._on_frame, compartment, frame.data, frozenset(label.gtin for label in read.values()), frame.at)
 
     def _id_source(self) -> _Ids:
         return _Ids(self._next_id)

@@ -8,20 +8,29 @@ from freshtap import __version__
 from freshtap.server.api.middleware import BodySizeLimit, SecurityHeaders
 from freshtap.server.api.openapi import document_problems
 from freshtap.server.api.problems import install_problem_handlers
+from freshtap.server.api.retry_after import install_retry_after
 from freshtap.server.api.routes import (
+    admin,
     due_soon,
     fridges,
+    funnel,
     health,
     households,
+    offer_preferences,
     offers,
     orders,
     pay,
+    privacy,
     products,
     proposals,
     ready,
+    referrals,
+    reviews,
+    social_feed,
     waste,
     webhooks,
 )
+from freshtap.server.console import routes as console
 from freshtap.server.container import Services
 
 __all__ = ["create_app"]
@@ -35,10 +44,16 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
+    install_retry_after(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
     document_problems(app)
     routers = (health, ready, products, offers, fridges, proposals, orders, waste, due_soon, households, webhooks, pay)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(offer_preferences.router)
+    for extra in (funnel, console, social_feed, reviews, referrals):
+        app.include_router(extra.router)
+    for security_router in (admin, privacy):
+        app.include_router(security_router.router)
     return app

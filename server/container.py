@@ -15,8 +15,13 @@ from freshtap.server.payments.factory import build_provider
 from freshtap.server.payments.provider import PaymentProvider
 from freshtap.server.security.credentials import CredentialVerifier
 from freshtap.server.services.catalog import CatalogService
+from freshtap.server.services.offers import OfferService
 from freshtap.server.services.orders import OrderService
 from freshtap.server.services.publisher import FridgePublisher
+from freshtap.server.services.referrals import ReferralService
+from freshtap.server.services.reviews import ReviewService
+from freshtap.server.services.rewards import RewardService
+from freshtap.server.services.social_relay import SocialRelay, build_social_relay
 from freshtap.server.store.db import session_factory
 from freshtap.settings import Settings
 
@@ -36,6 +41,11 @@ class Services:
     catalog: CatalogService
     orders: OrderService
     ingest: IngestService
+    offers: OfferService
+    reviews: ReviewService
+    referrals: ReferralService
+    rewards: RewardService
+    social_relay: SocialRelay
 
 
 def build_services(
@@ -48,6 +58,7 @@ def build_services(
     sessions = session_factory(engine)
     metrics = Metrics()
     provider = payments or build_provider(settings, sessions, clock)
+    orders = OrderService(sessions, clock, provider, publisher, metrics, settings.payments)
     return Services(
         settings=settings,
         clock=clock,
@@ -58,6 +69,11 @@ def build_services(
         publisher=publisher,
         payments=provider,
         catalog=CatalogService(sessions, clock),
-        orders=OrderService(sessions, clock, provider, publisher, metrics, settings.payments),
+        orders=orders,
         ingest=IngestService(sessions, clock, settings, publisher, metrics),
+        offers=OfferService(sessions, clock, settings, publisher),
+        reviews=ReviewService(sessions, clock, settings, publisher),
+        referrals=ReferralService(sessions, clock, settings, orders),
+        rewards=RewardService(sessions, clock, settings.referrals, publisher),
+        social_relay=build_social_relay(settings, sessions, clock, metrics),
     )

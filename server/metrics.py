@@ -33,6 +33,18 @@ class Metrics:
         self.mqtt_connected = Gauge(
             "freshtap_mqtt_connected", "1 while the server's MQTT link is connected.", registry=self.registry
         )
+        self.social_posts = Counter(
+            "freshtap_social_posts_total",
+            "Social outbox outcomes, by channel and outcome (sent, duplicate, retry, awaiting_owner, dead).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.social_dead_letters = Counter(
+            "freshtap_social_dead_letters_total",
+            "Social posts given up (dead-lettered) by the outbox relay; alert on any increase.",
+            ["channel"],
+            registry=self.registry,
+        )
 
     def add_broker_refusals(self, read: Callable[[], dict[str, int]]) -> None:
         """Expose the embedded broker's refusal counters (auth, ACL, size) as a gauge family."""
@@ -46,7 +58,18 @@ class Metrics:
         def reader(kind: str) -> Callable[[], float]:
             return lambda: float(read().get(kind, 0))
 
-        for kind in ("auth_refused", "publish_denied", "subscribe_denied", "oversized"):
+        for kind in (
+            "auth_refused",
+            "publish_denied",
+            "subscribe_denied",
+            "oversized",
+            "rate_limited",
+            "flood_banned",
+            "connect_rate",
+            "banned",
+            "session_expired",
+            "queue_dropped",
+        ):
             gauge.labels(kind=kind).set_function(reader(kind))
 
     def render(self) -> bytes:

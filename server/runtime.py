@@ -13,13 +13,17 @@ import uvicorn
 
 from freshtap.clock import Clock
 from freshtap.server.app import create_app
+from freshtap.server.broker.dynsec import DynsecBans
 from freshtap.server.broker.embedded import EmbeddedBroker
 from freshtap.server.container import Services, build_services
-from freshtap.server.ingest.mqtt_link import MqttEndpoint, MqttLink, parse_mqtt_url
+from freshtap.server.ingest.mqtt_link import Handler, MqttEndpoint, MqttLink, parse_mqtt_url
+from freshtap.server.ingest.rate_limit import IngestRateGuard
 from freshtap.server.leadership import TickLease, expose_leadership, tick_lease_for
 from freshtap.server.payments.provider import PaymentProvider
 from freshtap.server.security.broker_auth import DatabaseBrokerAuthenticator
 from freshtap.server.security.credentials import CredentialVerifier
+from freshtap.server.services.retention import prune_expired
+from freshtap.server.services.social_relay import RelayWorker
 from freshtap.server.store.db import create_db_engine, migrate, session_factory
 from freshtap.settings import Settings
 
@@ -37,10 +41,14 @@ class ServerRuntime:
         self._payments = payments
         self.broker: EmbeddedBroker | None = None
         self.link: MqttLink | None = None
+        self.rate_guard: IngestRateGuard | None = None
+        """Each fridge's publish quota at ingest, with an outside broker (see `BrokerLimitSettings`)."""
+        self.bans: DynsecBans | None = None
         self._services: Services | None = None
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
         self._scheduler: threading.Thread | None = None
+        self._social_relay: RelayWorker | None = None
         self.lease: TickLease | None = None
         """Whether this worker runs the scheduled work (one worker of many on PostgreSQL)."""
         self._stopping = threading.Event()
@@ -82,6 +90,7 @@ class ServerRuntime:
                 settings.embedded_mqtt_port,
                 DatabaseBrokerAuthenticator(verifier, settings.server_mqtt_username, server_password),
                 on_refusal=self._broker_refused,
+                limits=settings.broker_limits,
             )
             self.broker.start()
             self.mqtt_endpoint = MqttEndpoint(settings.embedded_mqtt_host, self.broker.port)
@@ -99,10 +108,11 @@ class ServerRuntime:
             server_password,
             client_id,
             share_group=settings.share_group,
+            on_connection_change=self._link_connection_changed,
         )
         services = build_services(settings, self.clock, engine, self.link, self._payments)
         self._services = services
-        self.link.set_handler(services.ingest.handle)
+        self.link.set_handler(self._ingest_handler(services, server_password))
         if self.broker is not None:
             services.metrics.add_broker_refusals(lambda: dict(self.broker.refusals) if self.broker else {})
         self.link.start()
@@ -113,6 +123,28 @@ class ServerRuntime:
         expose_leadership(self.lease, services.metrics.registry)
         self._scheduler = threading.Thread(target=self._schedule, name="freshtap-scheduler", daemon=True)
         self._scheduler.start()
+        self._social_relay = RelayWorker(services.social_relay, settings.social_outbox.poll_interval_seconds)
+        self._social_relay.start()
+
+    def _ingest_handler(self, services: Services, server_password: str) -> Handler:
+        """The ingest service's handler, behind each fridge's publish quota when the broker cannot hold it."""
+        limits = self.settings.broker_limits
+        enabled = limits.ingest_rate_limit if limits.ingest_rate_limit is not None else self.broker is None
+        if not enabled:
+            return services.ingest.handle
+        if limits.mosquitto_dynsec and self.broker is None and self.mqtt_endpoint is not None:
+            self.bans = DynsecBans(
+                self.mqtt_endpoint.host, self.mqtt_endpoint.port, self.settings.server_mqtt_username, server_password
+            )
+            self.bans.start()
+        self.rate_guard = IngestRateGuard(limits, services.sessions, self.clock, services.metrics, self.bans)
+        self.rate_guard.grace()
+        return self.rate_guard.wrap(services.ingest.handle)
+
+    def _link_connection_changed(self, connected: bool) -> None:
+        # What the broker queued while the link was away arrives at once: not a flood.
+        if connected and self.rate_guard is not None:
+            self.rate_guard.grace()
 
     def _broker_refused(self, reason: str, detail: str) -> None:
         if self._services is not None:
@@ -148,8 +180,14 @@ class ServerRuntime:
             try:
                 services.ingest.refresh_due()
                 services.orders.reconcile_pending(self.clock.now() - timedelta(minutes=2))
+                prune_expired(services.sessions, self.clock.now(), services.settings)
             except Exception:
                 log.exception("scheduler tick failed")
+            try:
+                services.reviews.create_due_drafts()
+                services.rewards.grant_due()
+            except Exception:
+                log.exception("review drafts and referral rewards failed this tick")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -159,10 +197,14 @@ class ServerRuntime:
             self._http_thread.join(timeout=10)
         if self._scheduler is not None:
             self._scheduler.join(timeout=10)
+        if self._social_relay is not None:
+            self._social_relay.stop()
         if self.lease is not None:
             self.lease.release()
         if self.link is not None:
             self.link.stop()
+        if self.bans is not None:
+            self.bans.stop()
         if self.broker is not None:
             self.broker.stop()
         if self._services is not None:

@@ -8,7 +8,9 @@
     POST /api/offers/{proposal_id}/buy  tap Buy (starts the undo window)
     POST /api/taps/{tap_id}/undo        undo a tap still in its window
     GET  /api/orders/{order_id}/qr.svg  the approval QR code of an order that needs one
+    GET  /api/notices/{order_id}/qr.svg the QR code of a notice's way forward (update the payment method)
     GET  /healthz
+    ...  /api/reviews...                the review panel (reviews.py)
 
 Every response carries a strict Content-Security-Policy (only this origin; no inline script or
 style). The page is meant for the fridge's own display on loopback: requests must name a loopback
@@ -43,9 +45,11 @@ from .config import ScreenConfig
 from .fridge_view import FridgeView
 from .household_api import HouseholdApi
 from .hub import ScreenHub
+from .notices import NoticeBoard
 from .purchase_log import PurchaseLog
 from .purchases import NoServer, Purchases
 from .qr import approval_qr_svg
+from .reviews import review_routes
 
 __all__ = ["CONTENT_SECURITY_POLICY", "create_app"]
 
@@ -112,6 +116,7 @@ def create_app(
     api: HouseholdApi | None,
     *,
     on_ready: Callable[[ScreenHub, Purchases], None] | None = None,
+    notices: NoticeBoard | None = None,
 ) -> Starlette:
     """The screen's ASGI app; its lifespan starts the hub and the purchases on the serving loop."""
     index = _asset("index.html")
@@ -246,6 +251,14 @@ def create_app(
                 return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
         return _problem(404, "Not Found", "no approval pending for this order")
 
+    async def notice_qr(request: Request) -> Response:
+        url = notices.payment_url(request.path_params["order_id"]) if notices is not None else None
+        if url is not None:
+            with contextlib.suppress(ValueError):
+                svg = approval_qr_svg(url)
+                return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+        return _problem(404, "Not Found", "no way forward to scan for this order")
+
     async def favicon(request: Request) -> Response:
         return Response(status_code=204)
 
@@ -263,8 +276,10 @@ def create_app(
             Route("/api/offers/{proposal_id}/buy", buy, methods=["POST"]),
             Route("/api/taps/{tap_id}/undo", undo, methods=["POST"]),
             Route("/api/orders/{order_id}/qr.svg", qr),
+            Route("/api/notices/{order_id}/qr.svg", notice_qr),
             Route("/favicon.ico", favicon),
             Route("/healthz", healthz),
+            *review_routes(config),
         ],
         middleware=[Middleware(_SecurityHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
         lifespan=lifespan,

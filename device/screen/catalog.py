@@ -83,6 +83,20 @@ _EN: Final[dict[str, str]] = {
     "quantity": "Quantity",
     "fill": "Left",
     "temp": "{name} {t} °C",
+    # order notices (notices.py): delivery tracking and problems with their way forward
+    "order_notices": "Deliveries and updates",
+    "notice_status_shipped": "Shipped",
+    "notice_status_delivered": "Delivered",
+    "notice_status_restocked": "In your fridge",
+    "notice_status_refunded": "Refunded",
+    "notice_status_cancelled": "Cancelled",
+    "notice_status_declined": "Payment declined",
+    "notice_status_paid": "Paid",
+    "notice_tracking": "{carrier} · tracking {number}",
+    "next_choose_other_offer": "Buy from {merchant} · {price}",
+    "next_update_payment_method": "Update your payment method, then tap Buy again",
+    "next_update_payment_scan": "Scan with your phone to update your payment method",
+    "next_watching": "We keep watching this item for you",
 }
 
 _ZH: Final[dict[str, str]] = {
@@ -153,6 +167,20 @@ _ZH: Final[dict[str, str]] = {
     "quantity": "数量",
     "fill": "余量",
     "temp": "{name} {t} °C",
+    # order notices (notices.py)
+    "order_notices": "配送与订单动态",
+    "notice_status_shipped": "已发货",
+    "notice_status_delivered": "已送达",
+    "notice_status_restocked": "已放入冰箱",
+    "notice_status_refunded": "已退款",
+    "notice_status_cancelled": "已取消",
+    "notice_status_declined": "付款被拒",
+    "notice_status_paid": "已付款",
+    "notice_tracking": "{carrier} · 运单号 {number}",
+    "next_choose_other_offer": "改从{merchant}购买 · {price}",
+    "next_update_payment_method": "请更新付款方式后再次购买",
+    "next_update_payment_scan": "请用手机扫码更新付款方式",
+    "next_watching": "我们会继续为您关注此商品",
 }
 
 CATALOG: Final = MappingProxyType({"en": MappingProxyType(_EN), "zh": MappingProxyType(_ZH)})

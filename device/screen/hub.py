@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from freshtap.clock import Clock
@@ -97,6 +97,8 @@ class ScreenHub:
         self._items_signature: tuple[Any, ...] | None = None
         self._fetch_after: float | None = None
         self._closed = False
+        self.sections: dict[str, Callable[[], Any]] = {}
+        """Extra parts of the snapshot, each read on every rebuild (e.g. `order_notices`)."""
 
     # ---- from any thread ----------------------------------------------------------------
 
@@ -175,6 +177,8 @@ class ScreenHub:
             can_buy=self._purchases.can_buy,
             undo_seconds=self._config.undo_seconds,
         )
+        for key, section in self.sections.items():
+            snapshot[key] = section()
         compared = _comparable(snapshot)
         changed = compared != self._compared
         if changed:

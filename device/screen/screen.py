@@ -31,6 +31,7 @@ from .config import ScreenConfig
 from .fridge_view import FridgeView
 from .household_api import HouseholdApi, HttpHouseholdApi
 from .hub import ScreenHub
+from .notices import NoticeBoard
 from .purchases import Purchases
 
 __all__ = ["DoorScreen", "ScreenError"]
@@ -82,6 +83,7 @@ class DoorScreen:
         self._pending_telemetry: tuple[dict[str, float], bool] | None = None
         self._lock = threading.Lock()
         self._port: int | None = None
+        self._notices = NoticeBoard()
 
     @property
     def url(self) -> str:
@@ -99,7 +101,7 @@ class DoorScreen:
         if api is None and self._config.server_url is not None:
             assert self._config.password is not None
             api = HttpHouseholdApi(self._config.server_url, self._config.password, timeout=self._config.http_timeout)
-        app = create_app(self._fridge, self._clock, self._config, api, on_ready=self._on_ready)
+        app = create_app(self._fridge, self._clock, self._config, api, on_ready=self._on_ready, notices=self._notices)
         server = _Server(
             uvicorn.Config(
                 app,
@@ -163,7 +165,8 @@ class DoorScreen:
         self.refresh()
 
     def on_notice(self, notice: NoticeMessage) -> None:
-        """An `order_status` notice: re-read open orders now rather than at the next poll."""
+        """An `order_status` notice: shown in the orders area (notices.py); open orders are re-read now."""
+        self._notices.record(notice)
         loop, purchases = self._loop, self._purchases
         if notice.body.kind == "order_status" and loop is not None and purchases is not None:
             loop.call_soon_threadsafe(purchases.wake)
@@ -183,6 +186,7 @@ class DoorScreen:
     def _on_ready(self, hub: ScreenHub, purchases: Purchases) -> None:
         with self._lock:
             self._hub, self._purchases = hub, purchases
+            hub.sections["order_notices"] = self._notices.entries
             self._loop = asyncio.get_running_loop()
             pending, self._pending_telemetry = self._pending_telemetry, None
         if pending is not None:

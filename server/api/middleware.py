@@ -27,6 +27,11 @@ _CSP_DOCS = (
     b"style-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     b"frame-ancestors 'none'"
 )
+# The merchant console: only its own scripts, styles and API; no plugins, no <base>, forms post home.
+_CSP_CONSOLE = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 class SecurityHeaders:
@@ -37,7 +42,10 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = _CSP_DOCS if scope.get("path", "").startswith("/docs") else _CSP_PAGES
+        path = scope.get("path", "")
+        csp = _CSP_DOCS if path.startswith("/docs") else _CSP_PAGES
+        if path == "/console" or path.startswith("/console/"):
+            csp = _CSP_CONSOLE
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -7,10 +7,10 @@ may not set into a write (mass assignment); it gets a 422 naming the field inste
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from freshtap.contract import FreshnessInfo, Gtin14, Money
 
@@ -18,12 +18,16 @@ __all__ = [
     "ID_PATTERN",
     "NO_CONTROL",
     "AcceptRequest",
+    "Discount",
+    "InstantIn",
     "InventoryItemPublic",
     "InventoryPublic",
     "LimitsPublic",
     "LimitsUpdate",
+    "MatchFoodKeeper",
     "OfferCreate",
     "OfferPublic",
+    "OfferUpdate",
     "OrderPublic",
     "PaymentPublic",
     "ProductCreate",
@@ -77,6 +81,41 @@ class MatchCategory(_Write):
     gtin: None = None
 
 
+class MatchFoodKeeper(_Write):
+    """Items whose GTIN a merchant catalog lists as this USDA FoodKeeper product."""
+
+    foodkeeper_product_id: int = Field(ge=1, le=100_000)
+    gtin: None = None
+    category: None = None
+
+
+class PercentDiscount(_Write):
+    kind: Literal["percent"]
+    percent: float = Field(gt=0, le=100, description="Off the list price; rounds half up to a minor unit")
+
+
+class AmountOffDiscount(_Write):
+    kind: Literal["amount_off"]
+    amount_minor: int = Field(gt=0, le=100_000_000, description="Off the list price, in the offer's currency")
+
+
+Discount = Annotated[PercentDiscount | AmountOffDiscount, Field(discriminator="kind")]
+
+
+def _utc_instant(value: datetime) -> datetime:
+    if not 2000 <= value.year <= 2999:
+        raise ValueError("timestamp must fall in the years 2000-2999")
+    return value.astimezone(UTC)  # within those years, never out of datetime's range
+
+
+InstantIn = Annotated[
+    AwareDatetime,
+    AfterValidator(_utc_instant),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": "^2[0-9]{3}-"}),
+]
+"""A timestamp with its UTC offset (RFC 3339) in the years 2000-2999, kept in UTC."""
+
+
 class ExpiringTrigger(_Write):
     kind: Literal["expiring"]
     within_hours: float = Field(gt=0, le=24 * 60)
@@ -116,12 +155,17 @@ class OfferCreate(_Write):
 
     product_id: str | None = Field(default=None, max_length=40, pattern=ID_PATTERN)
     gtin: Gtin14 | None = None
-    match: MatchGtin | MatchCategory
+    match: MatchGtin | MatchCategory | MatchFoodKeeper
     trigger: Trigger
     price: MoneyIn | None = None
     max_per_household_per_week: int | None = Field(default=None, ge=1, le=100)
     quiet_hours: QuietHours | None = None
     active: bool = True
+    discount: Discount | None = None
+    valid_from: InstantIn | None = None
+    valid_until: InstantIn | None = None
+    """The offer proposes only in [valid_from, valid_until); a window that ends before it starts is empty."""
+    cooldown_hours_after_dismissal: float | None = Field(default=None, ge=0, le=24 * 366)
 
     @model_validator(mode="after")
     def _one_product(self) -> OfferCreate:
@@ -134,13 +178,19 @@ class OfferPublic(BaseModel):
     id: str
     merchant_id: str
     product_id: str
-    match: dict[str, str]
+    match: dict[str, str | int]
     trigger: dict[str, str | float]
     price: Money | None
     max_per_household_per_week: int | None
     quiet_hours: dict[str, str] | None
     active: bool
     created_at: datetime
+    discount: Discount | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    cooldown_hours_after_dismissal: float | None = None
+    """The cooldown in force: the offer's own, else the server's default."""
+    updated_at: datetime | None = None
 
 
 class InventoryItemPublic(BaseModel):
@@ -223,3 +273,21 @@ class LimitsPublic(BaseModel):
     spent_this_week: Money | None
     pin_set: bool
     pin_locked_until: datetime | None
+
+
+class OfferUpdate(_Write):
+    """`PATCH /api/v1/offers/{id}`: only the fields sent change; `null` clears an optional one.
+
+    What an offer matches, its trigger and its product are fixed: make a new offer to change them.
+    A new price or discount applies to proposals made from now on; live ones keep the price shown.
+    """
+
+    active: bool = True
+    price: MoneyIn | None = None
+    discount: Discount | None = None
+    valid_from: InstantIn | None = None
+    valid_until: InstantIn | None = None
+    max_per_household_per_week: int | None = Field(default=None, ge=1, le=100)
+    quiet_hours: QuietHours | None = None
+    cooldown_hours_after_dismissal: float | None = Field(default=None, ge=0, le=24 * 366)
+    """`null`: the server's default cooldown."""

@@ -3,7 +3,9 @@
 `EmbeddedBroker` is a lifecycle component: the constructor does no work, `start()` returns once
 the broker listens (bound explicitly to `host`; port 0 picks a free port, see `port`), `stop()`
 once it has stopped. Logins go through an `Authenticator`; topics through `acl.py`; packets
-over the size limit drop the connection. `refusals` counts what each of these refused.
+over the size limit drop the connection; with `limits`, fridges are held to their publish
+quota, looping or flooding clients are banned and sessions of clients long gone expire
+(`gatekeeper.py`, `hardened.py`). `refusals` counts what each of these refused.
 """
 
 from __future__ import annotations
@@ -13,23 +15,27 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from amqtt.adapters import StreamWriterAdapter
 
 from freshtap.contract import MAX_PAYLOAD_BYTES
 from freshtap.server.broker.framing import FrameGuard, FrameViolation
+from freshtap.server.broker.gatekeeper import Gatekeeper
 from freshtap.server.broker.hardened import GuardedReader, HardenedBroker
 from freshtap.server.broker.plugins import Authenticator, AuthPlugin, BrokerPolicy, TopicAclPlugin
+from freshtap.settings import BrokerLimitSettings
 
 __all__ = ["Authenticator", "EmbeddedBroker"]
 
 logger = logging.getLogger(__name__)
 
 _LISTENER = "default"
+_T = TypeVar("_T")
 
 
 class EmbeddedBroker:
@@ -40,6 +46,11 @@ class EmbeddedBroker:
     messages kept per offline persistent session; `auth_workers` is how many logins may be
     checked at once (each runs the `Authenticator` on a worker thread). `on_refusal(reason,
     detail)` hears of every oversized or malformed stream the broker cut off, from a worker thread.
+
+    `limits` (the settings' `broker_limits`) turns on publish quotas, connection rates, bans,
+    the inflight bound and session expiry; its `max_queued_messages` replaces `max_queued`.
+    `monotonic` is the clock they read (seconds); `sweep_interval` how often (real seconds)
+    expired sessions and idle limit state are swept.
     """
 
     def __init__(
@@ -53,6 +64,9 @@ class EmbeddedBroker:
         max_queued: int = 1000,
         auth_workers: int = 2,
         on_refusal: Callable[[str, str], None] | None = None,
+        limits: BrokerLimitSettings | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sweep_interval: float = 1.0,
     ) -> None:
         if not host:
             raise ValueError("bind the broker to an explicit host, e.g. 127.0.0.1")
@@ -63,7 +77,12 @@ class EmbeddedBroker:
         self._authenticator = authenticator
         self._max_payload = max_payload
         self._connect_timeout = connect_timeout
-        self._max_queued = max_queued
+        self._max_queued = max_queued if limits is None else limits.max_queued_messages
+        self._limits = limits
+        self._monotonic = monotonic
+        self._sweep_interval = sweep_interval
+        self._broker: HardenedBroker | None = None
+        self._gate: Gatekeeper | None = None
         self._auth_workers = auth_workers
         self._on_refusal = on_refusal
         self._lock = threading.Lock()
@@ -151,6 +170,37 @@ class EmbeddedBroker:
         policy = self._policy
         return policy.counters() if policy is not None else {}
 
+    @property
+    def gatekeeper(self) -> Gatekeeper | None:
+        """The limits and bans in force (None without `limits`); use it only through `call`."""
+        return self._gate
+
+    def session_count(self, timeout: float = 5.0) -> int:
+        """How many sessions (connected or kept for an offline client) the broker holds."""
+
+        async def count() -> int:
+            assert self._broker is not None
+            return len(self._broker.sessions)
+
+        return self.call(count(), timeout)
+
+    def expire_sessions(self, timeout: float = 5.0) -> int:
+        """Sweep expired sessions now (the broker also does every `sweep_interval`); how many went."""
+
+        async def sweep() -> int:
+            assert self._broker is not None
+            return await self._broker.expire_sessions()
+
+        return self.call(sweep(), timeout)
+
+    def call(self, coroutine: Coroutine[Any, Any, _T], timeout: float = 5.0) -> _T:
+        """Run `coroutine` on the broker's event loop and return its result (from any other thread)."""
+        loop = self._loop
+        if loop is None or self._broker is None:
+            coroutine.close()
+            raise RuntimeError("the embedded broker is not started")
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
+
     # -- the broker's thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -175,6 +225,8 @@ class EmbeddedBroker:
         executor = ThreadPoolExecutor(self._auth_workers, thread_name_prefix="freshtap-broker-auth")
         policy = BrokerPolicy(self._authenticator, executor, self._max_payload)
         self._policy = policy
+        limits = self._limits
+        gate = self._gate = Gatekeeper(limits, policy.count, self._monotonic) if limits is not None else None
         connections: set[asyncio.Task[Any]] = set()
         try:
             broker = HardenedBroker(
@@ -182,8 +234,14 @@ class EmbeddedBroker:
                 policy=policy,
                 connect_timeout=self._connect_timeout,
                 max_queued=self._max_queued,
+                gate=gate,
+                max_inflight=limits.max_inflight_messages if limits is not None else 20,
+                session_expiry=limits.session_expiry_seconds if limits is not None else None,
+                monotonic=self._monotonic,
+                sweep_interval=self._sweep_interval,
             )
             await broker.start()
+            self._broker = broker
             server: asyncio.Server | None = None
             try:
                 server = await asyncio.start_server(
@@ -209,6 +267,7 @@ class EmbeddedBroker:
                     if server is not None:
                         await server.wait_closed()
         finally:
+            self._broker = None
             executor.shutdown(wait=False, cancel_futures=True)
 
     def _broker_config(self, policy: BrokerPolicy) -> dict[str, Any]:
@@ -234,6 +293,15 @@ class EmbeddedBroker:
         task = asyncio.current_task()
         if task is not None:
             connections.add(task)
+        gate = self._gate
+        if gate is not None:
+            peer = writer.get_extra_info("peername")
+            if gate.socket_refused(peer[0] if isinstance(peer, tuple) else None):
+                # A banned or looping address: closed before a byte is read.
+                writer.close()
+                if task is not None:
+                    connections.discard(task)
+                return
 
         def refuse(violation: FrameViolation) -> None:
             policy.count(violation.reason)
@@ -245,7 +313,7 @@ class EmbeddedBroker:
                     None, self._on_refusal, violation.reason, f"{violation.detail} (from {peer})"
                 )
 
-        guarded = GuardedReader(reader, FrameGuard(self._max_payload), refuse)
+        guarded = GuardedReader(reader, FrameGuard(self._max_payload), refuse, writer.close)
         try:
             await broker.external_connected(guarded, StreamWriterAdapter(writer), _LISTENER)
         except asyncio.CancelledError:

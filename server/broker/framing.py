@@ -5,7 +5,9 @@ remaining-length field can announce, and it reads a CONNECT before anyone has au
 `FrameGuard` follows the MQTT framing of one connection's incoming byte stream (fixed header,
 remaining length, and for PUBLISH the topic length) and raises `FrameViolation` as soon as the
 header says a packet or a payload will be too large, so the broker can drop the connection
-before it buffers the body. It also insists that the first packet is a CONNECT.
+before it buffers the body. It also insists that the first packet is a CONNECT, and counts the
+QoS 1 and 2 PUBLISH packets that begin, so the broker can hold a client over its publish rate
+before it reads the next one.
 
 Pure: it is fed the bytes the broker reads and does no I/O.
 """
@@ -62,6 +64,8 @@ class FrameGuard:
         self._length_bytes = 0
         self._left = 0  # body bytes not yet seen of the current packet
         self._topic_length = bytearray()
+        self.acknowledged_publishes = 0
+        """How many QoS 1 or 2 PUBLISH packets have begun so far (the rate limiter holds each)."""
 
     def feed(self, data: bytes) -> None:
         """Account for `data`, the next bytes of the stream; `FrameViolation` when a limit is broken."""
@@ -90,6 +94,8 @@ class FrameGuard:
         if self._packets == 0 and self._type != _CONNECT:
             raise FrameViolation("malformed", f"first packet is of type {self._type}, not CONNECT")
         self._packets += 1
+        if self._type == _PUBLISH and self._qos:
+            self.acknowledged_publishes += 1
         self._length = 0
         self._length_bytes = 0
         self._state = _State.LENGTH

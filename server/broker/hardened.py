@@ -27,15 +27,26 @@ which is why pyproject pins amqtt exactly; re-read them against amqtt's source o
   it, and drops the queue when the client disconnects before the message loop took it: a
   publisher that sends and leaves lost up to half its acknowledged messages. The queue is now
   drained into the broadcast before the disconnect is handled.
-- **A bounded offline queue** per persistent session, like Mosquitto's `max_queued_messages`.
+- **A bounded offline queue** per persistent session, like Mosquitto's `max_queued_messages`,
+  and for a connected fridge at most `max_inflight` unacknowledged QoS 1 messages on the wire
+  with at most `max_queued` more waiting (`_OutboundLimitedHandler`); upstream had no bound.
 - **Packet size limits** (`GuardedReader`): amqtt reads packets whole, up to 256 MB.
+- **Publish quotas and bans** (`gatekeeper.py`): the reader holds a fridge's socket before each
+  QoS 1 PUBLISH it may not send yet, a QoS 0 one over quota is dropped, a banned username is
+  refused before its password is checked, and a fridge that reconnects in a loop is banned.
+- **Session expiry on an injected clock.** Upstream expires sessions by wall time (and only when
+  configured, so by default a persistent session of a fridge that never returns stays forever);
+  here a session whose client has been away `session_expiry` seconds of the injected monotonic
+  clock is deleted with its queue and subscriptions (`expire_sessions`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,10 +54,12 @@ from amqtt.adapters import ReaderAdapter, StreamReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
 from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
+from amqtt.mqtt.constants import QOS_0
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.session import Session
 
 from freshtap.server.broker.framing import FrameGuard, FrameViolation
+from freshtap.server.broker.gatekeeper import Banned, Gatekeeper
 from freshtap.server.broker.plugins import PRINCIPAL_KEY, BrokerPolicy
 
 __all__ = ["GuardedReader", "HardenedBroker"]
@@ -85,15 +98,38 @@ class GuardedReader(StreamReaderAdapter):  # type: ignore[misc]  # amqtt ships n
         reader: asyncio.StreamReader,
         guard: FrameGuard,
         on_violation: Callable[[FrameViolation], None],
+        close: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(reader)
         self._guard = guard
         self._on_violation = on_violation
+        self._close = close
         self._failed = False
+        self._gate: Gatekeeper | None = None
+        self._username = ""
+        self._held = 0  # QoS 1/2 PUBLISH packets already accounted for
+
+    def limit(self, gate: Gatekeeper, username: str) -> None:
+        """From now on, hold this fridge's QoS 1 publishes to its quota (set once it has authenticated)."""
+        self._gate = gate
+        self._username = username
+        self._held = self._guard.acknowledged_publishes
+
+    def admit(self) -> bool:
+        """Whether a QoS 0 message this client sent may pass its quota; a flooder is disconnected."""
+        if self._gate is None:
+            return True
+        try:
+            return self._gate.admit(self._username)
+        except Banned:
+            self._failed = True
+            if self._close is not None:
+                self._close()  # the reader then sees the end of the stream: an abnormal disconnect
+            return False
 
     async def read(self, n: int = -1) -> bytes:
         if self._failed:
-            raise ConnectionResetError("stream closed after a size violation")
+            raise ConnectionResetError("stream closed after a size violation or a ban")
         if n < 0 or n > self._guard.max_packet:
             self._fail(FrameViolation("oversized", f"read of {n} bytes asked for"))
         data: bytes = await super().read(n)
@@ -101,12 +137,70 @@ class GuardedReader(StreamReaderAdapter):  # type: ignore[misc]  # amqtt ships n
             self._guard.feed(data)
         except FrameViolation as violation:
             self._fail(violation)
+        if self._gate is not None and self._guard.acknowledged_publishes > self._held:
+            await self._hold()
         return data
+
+    async def _hold(self) -> None:
+        # The first byte of a QoS 1 PUBLISH was just read: the message is not read (nor
+        # acknowledged) until the fridge's quota allows it, so its socket backs up instead.
+        assert self._gate is not None
+        while self._held < self._guard.acknowledged_publishes:
+            self._held += 1
+            try:
+                wait = self._gate.hold(self._username)
+            except Banned:
+                self._failed = True
+                raise ConnectionResetError(f"{self._username} banned for flooding") from None
+            if wait > 0:
+                await asyncio.sleep(wait)
 
     def _fail(self, violation: FrameViolation) -> None:
         self._failed = True
         self._on_violation(violation)
         raise ConnectionResetError(str(violation))
+
+
+class _OutboundLimitedHandler(BrokerProtocolHandler):  # type: ignore[misc]
+    """amqtt's protocol handler with a bound on QoS 1/2 messages sent to a fridge and not yet acknowledged.
+
+    Upstream sends every message at once, each in a task of its own waiting for its PUBACK, so a
+    client that never acknowledges piles up tasks without end. Here at most `max_inflight` are
+    on the wire; up to `max_queued` more wait their turn; beyond that a message is dropped
+    (counted `queue_dropped`), as Mosquitto does with `max_inflight_messages` and
+    `max_queued_messages`. `bound()` turns it on (for fridges; the server's session is unbounded).
+    """
+
+    _slots: asyncio.Semaphore | None = None
+    _waiting = 0
+    _max_waiting = 0
+    _on_drop: Callable[[], None] | None = None
+
+    def bound(self, max_inflight: int, max_queued: int, on_drop: Callable[[], None]) -> None:
+        self._slots = asyncio.Semaphore(max_inflight)
+        self._max_waiting = max_queued
+        self._on_drop = on_drop
+
+    async def mqtt_publish(
+        self, topic: str, data: bytes | bytearray, qos: int | None, retain: bool, ack_timeout: int | None = None
+    ) -> Any:
+        slots = self._slots
+        if slots is None or not qos:
+            return await super().mqtt_publish(topic, data, qos, retain, ack_timeout)
+        if slots.locked() and self._waiting >= self._max_waiting:
+            if self._on_drop is not None:
+                self._on_drop()
+            logger.info("dropped a message to %s: its queue is full", topic)
+            return None
+        self._waiting += 1
+        try:
+            await slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            return await super().mqtt_publish(topic, data, qos, retain, ack_timeout)
+        finally:
+            slots.release()
 
 
 class HardenedBroker(Broker):  # type: ignore[misc]
@@ -119,12 +213,23 @@ class HardenedBroker(Broker):  # type: ignore[misc]
         policy: BrokerPolicy,
         connect_timeout: float,
         max_queued: int,
+        gate: Gatekeeper | None = None,
+        max_inflight: int = 20,
+        session_expiry: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sweep_interval: float = 60.0,
     ) -> None:
         super().__init__(config)
         self._subscriptions: dict[str, list[tuple[Session, int]]] = _SubscriptionTable(self._subscriptions)
         self._policy = policy
         self._connect_timeout = connect_timeout
         self._max_queued = max_queued
+        self._max_inflight = max_inflight
+        self._gate = gate
+        self._session_expiry = session_expiry
+        self._monotonic = monotonic
+        self._sweep_interval = sweep_interval
+        self._away_since: dict[str, float] = {}  # client id -> when its persistent session went offline
         self._message_loops: dict[BrokerProtocolHandler, asyncio.Event] = {}
 
     async def _initialize_client_session(
@@ -140,7 +245,7 @@ class HardenedBroker(Broker):  # type: ignore[misc]
         peer = f"{remote_address}:{remote_port}"
         try:
             handler, incoming = await asyncio.wait_for(
-                BrokerProtocolHandler.init_from_connect(reader, writer, self.plugins_manager),
+                _OutboundLimitedHandler.init_from_connect(reader, writer, self.plugins_manager),
                 timeout=self._connect_timeout,
             )
         except TimeoutError:
@@ -151,13 +256,27 @@ class HardenedBroker(Broker):  # type: ignore[misc]
             await _close_quietly(writer)
             raise
 
-        authenticated = await super()._authenticate(incoming, self.listeners_config["default"])
-        if not authenticated or not self._policy.will_allowed(incoming):
+        gate = self._gate
+        # A banned username is refused before any work on its credentials.
+        banned = gate is not None and gate.connect_refused(incoming.username)
+        authenticated = not banned and await super()._authenticate(incoming, self.listeners_config["default"])
+        principal = incoming.attributes.get(PRINCIPAL_KEY)
+        looping = (
+            authenticated
+            and gate is not None
+            and principal.role == "fridge"
+            and not gate.fridge_connected(principal.username)
+        )
+        if not authenticated or looping or not self._policy.will_allowed(incoming):
             with contextlib.suppress(OSError):  # the client may be gone already
                 await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
             await _close_quietly(writer)
             raise MQTTError(f"refused CONNECT of client id {incoming.client_id!r} from {peer}")
-        principal = incoming.attributes[PRINCIPAL_KEY]
+        if gate is not None and principal.role == "fridge":
+            if isinstance(reader, GuardedReader):
+                reader.limit(gate, principal.username)
+            handler.bound(self._max_inflight, self._max_queued, functools.partial(self._policy.count, "queue_dropped"))
+        self._away_since.pop(incoming.client_id or "", None)
 
         # MQTT-3.1.4-2: a new connection with a connected client's id takes over. Upstream left
         # the old connection running, orphaned (clean session), or let its late disconnect mark
@@ -200,6 +319,59 @@ class HardenedBroker(Broker):  # type: ignore[misc]
             delivered.set_result(queue.get_nowait())
             await self._handle_message_delivery(client_session, handler, delivered)
         await super()._handle_disconnect(client_session, handler, disconnect_waiter)
+        if client_session.client_id and not client_session.transitions.is_connected():
+            self._away_since[client_session.client_id] = self._monotonic()
+
+    async def _handle_message_delivery(
+        self, client_session: Session, handler: BrokerProtocolHandler, wait_deliver: asyncio.Future[Any]
+    ) -> bool:
+        # A QoS 0 message of a fridge over its quota is dropped here (QoS 1 ones were held back
+        # before they were read, see `GuardedReader`).
+        message = wait_deliver.result()
+        reader = handler.reader
+        if message is not None and message.qos == QOS_0 and isinstance(reader, GuardedReader) and not reader.admit():
+            return True
+        result: bool = await super()._handle_message_delivery(client_session, handler, wait_deliver)
+        return result
+
+    # -- session expiry ----------------------------------------------------------------------------
+
+    async def _session_monitor(self) -> None:
+        # Replaces upstream's wall-clock monitor (see the module docstring).
+        while True:
+            try:
+                await self.expire_sessions()
+                if self._gate is not None:
+                    self._gate.sweep()
+            except Exception:
+                logger.exception("expiring sessions failed")
+            await asyncio.sleep(self._sweep_interval)
+
+    async def expire_sessions(self) -> int:
+        """Delete the sessions nobody will resume; return how many persistent ones expired.
+
+        Clean and anonymous sessions go as soon as their client is gone (as upstream does); a
+        persistent one once its client has been away `session_expiry` seconds.
+        """
+        now = self._monotonic()
+        expired = 0
+        for client_id, (session, _) in list(self._sessions.items()):
+            if session.transitions.state != "disconnected":
+                continue
+            if session.is_anonymous or session.clean_session:
+                await self._cleanup_session(client_id)
+                self._away_since.pop(client_id, None)
+                continue
+            since = self._away_since.setdefault(client_id, now)
+            if self._session_expiry is not None and now - since >= self._session_expiry:
+                await self._cleanup_session(client_id)
+                del self._away_since[client_id]
+                self._policy.count("session_expired")
+                logger.info("session of %r expired after %.0f s away", client_id, now - since)
+                expired += 1
+        for client_id in [c for c in self._away_since if c not in self._sessions]:
+            del self._away_since[client_id]
+        return expired
 
     async def _take_over(self, client_id: str | None) -> None:
         """Close the connection of `client_id`, if any, and wait until the broker has handled it."""

@@ -3,15 +3,19 @@
 `write_mosquitto_files` writes, into one directory, `passwd` (Mosquitto's `$7$` PBKDF2-SHA512
 hashes, as `mosquitto_passwd` writes them), `acl` (the rules of `acl.py`: `pattern` lines with
 `%u` for fridges, whose usernames are their fridge ids, and a `user` block per server account)
-and `mosquitto.conf` (no anonymous login, a listener on the given host, packet and queue limits,
-persistence in the same directory). Run `mosquitto -c DIR/mosquitto.conf`; docs/mosquitto.md says
-more. Topics come from the contract module, like everywhere else.
+and `mosquitto.conf` (no anonymous login, a listener on the given host, packet, inflight, queue
+and connection limits, expiry of persistent sessions, persistence in the same directory; with
+`dynsec_plugin`, Mosquitto's dynamic security plugin, through which the server bans flooding
+fridges, see `dynsec.py`). Run `mosquitto -c DIR/mosquitto.conf`; docs/mosquitto.md says more.
+Topics come from the contract module, like everywhere else.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import math
 import os
 import secrets
 from collections.abc import Iterable
@@ -27,9 +31,26 @@ from freshtap.contract import (
     subscription_filter,
 )
 from freshtap.server.broker.acl import Principal, Role
+from freshtap.server.broker.dynsec import CONTROL_RESPONSE_TOPIC, CONTROL_TOPIC
 from freshtap.server.broker.framing import PACKET_HEADROOM
+from freshtap.settings import BrokerLimitSettings
 
-__all__ = ["MosquittoAccount", "MosquittoFiles", "mosquitto_password_hash", "write_mosquitto_files"]
+__all__ = [
+    "MosquittoAccount",
+    "MosquittoFiles",
+    "find_dynsec_plugin",
+    "mosquitto_password_hash",
+    "write_mosquitto_files",
+]
+
+# Where Debian (and derivatives, and Mosquitto's own packages) install the plugin.
+_DYNSEC_PATHS = (
+    "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/mosquitto_dynamic_security.so",
+    "/usr/local/lib/mosquitto_dynamic_security.so",
+)
+DYNSEC_FILE = "dynamic-security.json"
 
 # What `mosquitto_passwd` 2.0 writes: PBKDF2-HMAC-SHA512, 12 bytes of salt, 101 iterations.
 # Few iterations suffice for freshtap's credentials, which are long random secrets; each login
@@ -47,6 +68,11 @@ _CHANNEL_ORDER = (
     Channel.OFFERS,
     Channel.NOTICES,
 )
+
+
+def find_dynsec_plugin() -> str | None:
+    """The path of Mosquitto's dynamic security plugin, or None when it is not installed here."""
+    return next((path for path in _DYNSEC_PATHS if Path(path).is_file()), None)
 
 
 def mosquitto_password_hash(password: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS) -> str:
@@ -97,6 +123,9 @@ def write_mosquitto_files(
     max_queued_messages: int = 100_000,
     bind_client_id_to_username: bool = False,
     run_as_user: str | None = None,
+    limits: BrokerLimitSettings | None = None,
+    max_connections: int | None = None,
+    dynsec_plugin: str | None = None,
 ) -> MosquittoFiles:
     """Write `passwd`, `acl` and `mosquitto.conf` for `accounts` into `directory` (created if needed).
 
@@ -106,7 +135,17 @@ def write_mosquitto_files(
     then take over each other; turn it on when each worker has an account of its own.
     `run_as_user` is the user Mosquitto switches to when started as root (it must be able to read
     these files and write the directory).
+
+    `limits` (the settings' `broker_limits`) sets the inflight bound and the expiry of persistent
+    sessions; `max_connections` caps the listener's connections. `dynsec_plugin` (a path, see
+    `find_dynsec_plugin`) loads the dynamic security plugin with `dynamic-security.json` in the
+    same directory (kept if it exists: Mosquitto writes it) and lets the server accounts use its
+    control topic, so the server can ban fridges.
     """
+    limits = limits or BrokerLimitSettings()
+    if dynsec_plugin is not None and bind_client_id_to_username:
+        # The server's ban connection needs a client id of its own beside its ingest connection.
+        raise ValueError("dynsec bans need bind_client_id_to_username off (or a separate admin account)")
     if not listener_host:
         raise ValueError("bind the listener to an explicit host")
     if not 0 < listener_port <= 65535:
@@ -121,7 +160,10 @@ def write_mosquitto_files(
     root.mkdir(parents=True, exist_ok=True)
     files = MosquittoFiles(config=root / "mosquitto.conf", passwd=root / "passwd", acl=root / "acl")
     _write(files.passwd, "".join(f"{a.username}:{a.password_hash}\n" for a in accounts))
-    _write(files.acl, _acl_text(accounts))
+    _write(files.acl, _acl_text(accounts, dynsec=dynsec_plugin is not None))
+    dynsec_file = root / DYNSEC_FILE
+    if dynsec_plugin is not None and not dynsec_file.exists():
+        _write(dynsec_file, _EMPTY_DYNSEC)
     _write(
         files.config,
         _config_text(
@@ -132,9 +174,36 @@ def write_mosquitto_files(
             max_queued_messages=max_queued_messages,
             bind_client_id_to_username=bind_client_id_to_username,
             run_as_user=run_as_user,
+            limits=limits,
+            max_connections=max_connections,
+            dynsec=(dynsec_plugin, dynsec_file) if dynsec_plugin is not None else None,
         ),
     )
     return files
+
+
+# No clients, groups or roles: the plugin defers every login and topic check to the password
+# file and ACL, until the server bans someone. `defaultACLAccess` applies only to its own clients.
+_EMPTY_DYNSEC = json.dumps(
+    {
+        "clients": [],
+        "groups": [],
+        "roles": [],
+        "defaultACLAccess": {
+            "publishClientSend": False,
+            "publishClientReceive": False,
+            "subscribe": False,
+            "unsubscribe": False,
+        },
+    },
+    indent=2,
+)
+
+
+def _duration(seconds: float) -> str:
+    # Mosquitto's persistent_client_expiration takes whole hours, days, weeks, months or years.
+    hours = max(1, math.ceil(seconds / 3600))
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
 
 
 def _write(path: Path, text: str) -> None:
@@ -153,7 +222,7 @@ def _fridge_pattern(channel: Channel) -> str:
     return every.replace("/+/", "/%u/")
 
 
-def _acl_text(accounts: list[MosquittoAccount]) -> str:
+def _acl_text(accounts: list[MosquittoAccount], *, dynsec: bool = False) -> str:
     lines = [
         "# freshtap topic ACL, generated by write_mosquitto_files; regenerate, do not edit.",
         "# Mosquitto denies whatever no line below allows.",
@@ -180,6 +249,9 @@ def _acl_text(accounts: list[MosquittoAccount]) -> str:
         ]
         lines += [f"topic read {subscription_filter(ch)}" for ch in _CHANNEL_ORDER if ch in DEVICE_TO_SERVER]
         lines += [f"topic write {subscription_filter(ch)}" for ch in _CHANNEL_ORDER if ch in SERVER_TO_DEVICE]
+        if dynsec:
+            # Bans go through the dynamic security plugin's control topic (dynsec.py).
+            lines += [f"topic write {CONTROL_TOPIC}", f"topic read {CONTROL_RESPONSE_TOPIC}"]
     return "\n".join(lines) + "\n"
 
 
@@ -200,6 +272,9 @@ def _config_text(
     max_queued_messages: int,
     bind_client_id_to_username: bool,
     run_as_user: str | None,
+    limits: BrokerLimitSettings,
+    max_connections: int | None,
+    dynsec: tuple[str, Path] | None,
 ) -> str:
     lines = [
         "# Mosquitto 2.0 for freshtap, generated by write_mosquitto_files; regenerate, do not edit.",
@@ -217,7 +292,12 @@ def _config_text(
         # the byte bound keeps that from costing unbounded memory.
         f"max_queued_messages {max_queued_messages}",
         "max_queued_bytes 268435456",
-        "max_inflight_messages 20",
+        f"max_inflight_messages {limits.max_inflight_messages}",
+        # A persistent session whose client stays away this long is deleted with its queue.
+        f"persistent_client_expiration {_duration(limits.session_expiry_seconds)}",
+        # Mosquitto 2.0 has no per-client publish or connection rate limit: the server limits
+        # each fridge's rate at ingest and bans flooders (dynsec); connection rates belong in
+        # front of the broker (docs/security.md, "Broker limits").
         "",
         "persistence true",
         f"persistence_location {files.config.parent}",
@@ -232,10 +312,20 @@ def _config_text(
     ]
     if run_as_user is not None:
         lines.append(f"user {run_as_user}")
+    if dynsec is not None:
+        plugin, config_file = dynsec
+        lines += [
+            "",
+            "# Bans: the server disables a flooding fridge's login here for a while (dynsec.py).",
+            f"plugin {plugin}",
+            f"plugin_opt_config_file {config_file}",
+        ]
     lines += [
         "",
         f"listener {port} {host}",
         "protocol mqtt",
         f"use_username_as_clientid {'true' if bind_client_id_to_username else 'false'}",
     ]
+    if max_connections is not None:
+        lines.append(f"max_connections {max_connections}")
     return "\n".join(lines) + "\n"

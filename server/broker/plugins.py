@@ -38,7 +38,12 @@ COUNTERS = (
     "oversized",  # packet or payload over the limit: connection dropped
     "malformed",  # first packet not a CONNECT, broken remaining length
     "connect_timeout",  # no complete CONNECT in time
-    "queue_dropped",  # QoS 1 message not queued for an offline client whose queue was full
+    "queue_dropped",  # QoS 1 message not queued for a client whose queue was full
+    "rate_limited",  # QoS 0 publish dropped: the fridge was over its publish quota
+    "flood_banned",  # fridge over its publish quota for too long: banned, disconnected
+    "connect_rate",  # username or address connecting in a loop: banned
+    "banned",  # connection or CONNECT of a banned username or address refused
+    "session_expired",  # persistent session deleted after its client stayed away too long
 )
 
 

@@ -28,6 +28,10 @@ sideways (a `succeeded` for a declined one) raises `Conflict`: the caller logs i
 The household's cancel (`cancel_action`) is a void while nothing was taken, a refund after, and is
 allowed until `cancellable_until`; an order still waiting for authentication may be abandoned at
 any time, because no money moved.
+
+What happens to the goods after `paid` (shipped, delivered, restocked, out of stock) is the
+fulfilment side, in `domain/fulfilment.py`; it refines the status shown only while the payment
+is `paid` (`combined_status`), and never changes the payment state kept here (docs/orders.md).
 """
 
 from __future__ import annotations

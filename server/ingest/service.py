@@ -51,6 +51,7 @@ from freshtap.server.metrics import Metrics
 from freshtap.server.services.freshness import is_excursion
 from freshtap.server.services.proposals import publish_offers, refresh_fridge
 from freshtap.server.services.publisher import FridgePublisher
+from freshtap.server.services.restock import restock_arrivals
 from freshtap.server.services.runout import record_fills
 from freshtap.server.services.waste import cancel_departure, record_departures
 from freshtap.server.store.models import (
@@ -285,6 +286,7 @@ class IngestService:
             session.add(record)
         record_fills(session, fridge.id, fills, message.at)
         record_departures(session, fridge, departed, message.at, "snapshot", self._settings)
+        restock_arrivals(session, self._publisher, fridge.id, message.body.items, now)  # services/restock.py
         # Events the device sent after this snapshot, applied before it arrived, still hold.
         newer = session.exec(
             select(FridgeEvent)

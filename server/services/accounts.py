@@ -64,8 +64,12 @@ def provision_fridge(
     household_id: str | None = None,
     payment_method: str | None = None,
     fridge_id: str | None = None,
+    offers_opted_in: bool = True,
 ) -> ProvisionedFridge:
     """A new fridge with its MQTT/HTTP credential, in a new household or an existing one.
+
+    A new household is opted in to offers unless `offers_opted_in` is False (`--no-offers`); an
+    existing household keeps its own choice.
 
     A fridge's MQTT username is its fridge id, so broker ACLs can match `%u` against topics.
     """
@@ -85,7 +89,11 @@ def provision_fridge(
                 household.payment_method = payment_method
         else:
             household = Household(
-                id=new_id("hh"), name=household_name or "household", payment_method=payment_method, created_at=now
+                id=new_id("hh"),
+                name=household_name or "household",
+                payment_method=payment_method,
+                created_at=now,
+                offers_opted_in=offers_opted_in,
             )
             session.add(household)
         session.flush()

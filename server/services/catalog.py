@@ -76,6 +76,10 @@ class CatalogService:
                 if product is None:
                     raise NotFound(f"you have no product with GTIN {data.gtin}; create it first")
             trigger = data.trigger
+            match_foodkeeper = getattr(data.match, "foodkeeper_product_id", None)
+            if match_foodkeeper is not None and product_by_id(match_foodkeeper) is None:
+                raise NotFound(f"no FoodKeeper product {match_foodkeeper}")
+            discount = data.discount
             offer = Offer(
                 id=new_id("off"),
                 merchant_id=merchant_id,
@@ -92,6 +96,12 @@ class CatalogService:
                 quiet_end=data.quiet_hours.end if data.quiet_hours else None,
                 active=data.active,
                 created_at=self._clock.now(),
+                match_foodkeeper_id=match_foodkeeper,
+                discount_percent=getattr(discount, "percent", None),
+                discount_minor=getattr(discount, "amount_minor", None),
+                valid_from=data.valid_from,
+                valid_until=data.valid_until,
+                cooldown_hours_after_dismissal=data.cooldown_hours_after_dismissal,
             )
             session.add(offer)
             session.commit()

@@ -7,9 +7,14 @@ the live list changed; `publish_offers` then sends the whole live list, retained
 
 `next_check_at` is the earliest of: the item's next freshness transition; the instant a
 matching offer's `expiring` or `runout` trigger starts to hold (`expires_at` or `runout_at`
-minus `within_hours`); and, for an item held back although an offer's trigger holds, the end
-of that offer's quiet hours or the moment its weekly cap frees up. The scheduler
-(`IngestService.refresh_due`) wakes a fridge when one of its items is due.
+minus `within_hours`); a matching offer's `valid_from` or `valid_until`; and, for an item held
+back although an offer's trigger holds, the end of that offer's quiet hours, the moment its
+weekly cap frees up, or the end of a dismissal's cooldown. The scheduler
+(`IngestService.refresh_due`) wakes a fridge when one of its items is due. A proposal never
+outlives its offer's `valid_until` (its `expires_at` is capped there), so it lapses on time too.
+
+A proposal records its effective (discounted) price, the list price when a discount applies,
+why its offer won (`explanation`) and the item key a dismissal's cooldown applies to.
 
 An item the household already bought a replacement for (an accepted proposal made since the
 item was added) is not proposed again.
@@ -18,12 +23,10 @@ item was added) is not proposed again.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from freshtap.contract import (
     Channel,
@@ -37,12 +40,18 @@ from freshtap.contract import (
     encode,
 )
 from freshtap.server.domain.offers import (
+    WEEK,
+    HouseholdContext,
     ItemView,
     LiveProposal,
     NewProposal,
     OfferRule,
+    PastProposal,
     TriggerKind,
+    cooldown_ends,
     in_quiet_hours,
+    item_key,
+    matches,
     plan_proposals,
 )
 from freshtap.server.services.freshness import (
@@ -51,6 +60,7 @@ from freshtap.server.services.freshness import (
     refresh_item_freshness,
     temperature_history,
 )
+from freshtap.server.services.offer_rules import household_context, offer_rules_for
 from freshtap.server.services.publisher import FridgePublisher
 from freshtap.server.services.runout import forecast_runouts
 from freshtap.server.store.ids import new_id
@@ -59,35 +69,14 @@ from freshtap.server.store.models import (
     Household,
     InventoryRecord,
     Merchant,
-    Offer,
     Product,
     Proposal,
 )
 from freshtap.settings import Settings
 
-__all__ = ["live_offers_message", "publish_offers", "refresh_fridge"]
+__all__ = ["item_view", "live_offers_message", "publish_offers", "refresh_fridge"]
 
-_WEEK = timedelta(days=7)
 _TICK = timedelta(microseconds=1)
-
-
-
-
-def _parse_hhmm(value: str | None) -> time | None:
-    return time.fromisoformat(value) if value else None
-
-
-def _zone(household: Household | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(household.timezone) if household else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def _matches(rule: OfferRule, item: ItemView) -> bool:
-    if rule.match_gtin is not None:
-        return item.gtin == rule.match_gtin
-    return rule.match_category is not None and item.category.lower() == rule.match_category.lower()
 
 
 def _trigger_starts(rule: OfferRule, item: ItemView) -> datetime | None:
@@ -108,7 +97,7 @@ def _holds(rule: OfferRule, item: ItemView, now: datetime) -> bool:
     return starts is not None and starts <= now
 
 
-def _quiet_ends(rule: OfferRule, now: datetime, zone: ZoneInfo) -> datetime | None:
+def _quiet_ends(rule: OfferRule, now: datetime, zone: tzinfo) -> datetime | None:
     """The next end of `rule`'s quiet hours after `now`, if `now` is inside them."""
     end = rule.quiet_end
     if end is None or not in_quiet_hours(rule, now.astimezone(zone).time()):
@@ -126,59 +115,31 @@ def _next_check(
     rules: list[OfferRule],
     covered: bool,
     now: datetime,
-    zone: ZoneInfo,
+    household: HouseholdContext,
     cap_frees: Mapping[str, datetime],
 ) -> datetime | None:
     """The earliest instant after `now` at which this item's freshness or offers can change by time alone."""
     wakes = [freshness_check] if freshness_check is not None else []
     for rule in rules:
-        if not _matches(rule, item):
+        if not matches(rule, item):
             continue
+        # A validity window opening or closing changes what may be shown.
+        wakes.extend(w for w in (rule.valid_from, rule.valid_until) if w is not None)
         starts = _trigger_starts(rule, item)
         if starts is not None and starts > now:
             wakes.append(starts)
         elif not covered and _holds(rule, item, now):
-            # Triggered but not proposed: held back by quiet hours or the weekly cap.
-            quiet = _quiet_ends(rule, now, zone)
+            # Triggered but not proposed: held back by quiet hours, the weekly cap or a cooldown.
+            quiet = _quiet_ends(rule, now, household.zone)
             if quiet is not None:
                 wakes.append(quiet)
             if rule.offer_id in cap_frees:
                 wakes.append(cap_frees[rule.offer_id])
+            cooled = cooldown_ends(rule, item, household.dismissals)
+            if cooled is not None:
+                wakes.append(cooled)
     later = [w for w in wakes if w > now]
     return min(later) if later else None
-
-
-def _offer_rules(session: Session, records: Sequence[InventoryRecord]) -> list[OfferRule]:
-    """The active offers that match any of these items by GTIN or category."""
-    gtins = {r.gtin for r in records if r.gtin}
-    categories = {r.category.lower() for r in records}
-    rows = session.exec(
-        select(Offer, Product)
-        .join(Product, col(Product.id) == col(Offer.product_id))
-        .where(
-            col(Offer.active),
-            or_(col(Offer.match_gtin).in_(gtins), func.lower(col(Offer.match_category)).in_(categories)),
-        )
-    ).all()
-    return [
-        OfferRule(
-            offer_id=offer.id,
-            merchant_id=offer.merchant_id,
-            product_id=offer.product_id,
-            match_gtin=offer.match_gtin,
-            match_category=offer.match_category,
-            trigger_kind=cast(TriggerKind, offer.trigger_kind),
-            within_hours=offer.trigger_within_hours,
-            below=offer.trigger_below,
-            price_minor=offer.price_minor if offer.price_minor is not None else product.price_minor,
-            currency=offer.currency or product.currency,
-            created_at=offer.created_at,
-            max_per_household_per_week=offer.max_per_household_per_week,
-            quiet_start=_parse_hhmm(offer.quiet_start),
-            quiet_end=_parse_hhmm(offer.quiet_end),
-        )
-        for offer, product in rows
-    ]
 
 
 def _bought(session: Session, fridge_id: str, records: Sequence[InventoryRecord]) -> set[str]:
@@ -192,29 +153,20 @@ def _bought(session: Session, fridge_id: str, records: Sequence[InventoryRecord]
     return {item_id for item_id, created_at in accepted if item_id in added and created_at >= added[item_id]}
 
 
-def _weekly(session: Session, household_id: str, now: datetime) -> dict[str, tuple[int, datetime]]:
-    """Per offer: proposals made to this household in the last 7 days, and when the oldest was."""
-    rows = session.exec(
-        select(Proposal.offer_id, func.count(), func.min(Proposal.created_at))
-        .where(Proposal.household_id == household_id, col(Proposal.created_at) >= now - _WEEK)
-        .group_by(col(Proposal.offer_id))
-    ).all()
-    return {offer_id: (int(count), first) for offer_id, count, first in rows if first is not None}
-
-
 def _cap_frees(
-    rules: list[OfferRule], weekly: Mapping[str, tuple[int, datetime]], created: list[NewProposal], now: datetime
+    rules: list[OfferRule], recent: Sequence[PastProposal], created: Sequence[NewProposal], now: datetime
 ) -> dict[str, datetime]:
     """When each offer whose weekly cap is reached (counting this round's proposals) may propose again."""
-    made = dict(weekly)
-    for new in created:
-        count, first = made.get(new.offer.offer_id, (0, now))
-        made[new.offer.offer_id] = (count + 1, min(first, now))
+    made = [*recent, *(PastProposal(new.offer.offer_id, now) for new in created)]
     frees: dict[str, datetime] = {}
     for rule in rules:
         cap = rule.max_per_household_per_week
-        if cap is not None and rule.offer_id in made and made[rule.offer_id][0] >= cap:
-            frees[rule.offer_id] = made[rule.offer_id][1] + _WEEK + _TICK
+        if cap is None:
+            continue
+        inside = sorted(p.created_at for p in made if p.offer_id == rule.offer_id and p.created_at >= now - WEEK)
+        if len(inside) >= cap:
+            # Below the cap again once all but cap - 1 of them have left the rolling window.
+            frees[rule.offer_id] = inside[len(inside) - cap] + WEEK + _TICK
     return frees
 
 
@@ -244,31 +196,20 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
         record.updated_at = now
         session.add(record)
 
-    views = {
-        r.item_id: ItemView(
-            item_id=r.item_id,
-            name=r.name,
-            gtin=r.gtin,
-            category=r.category,
-            fill=r.fill,
-            expires_at=r.expires_at,
-            runout_at=r.runout_at,
-        )
-        for r in records
-    }
+    views = {r.item_id: item_view(r, references.get(r.gtin or "")) for r in records}
     bought = _bought(session, fridge_id, records)
-    rules = _offer_rules(session, records)
+    rules = offer_rules_for(
+        session,
+        {r.gtin for r in records if r.gtin},
+        {r.category for r in records},
+        set(references.values()),
+        settings.offers.cooldown_hours_after_dismissal,
+    )
     live_rows = session.exec(select(Proposal).where(Proposal.fridge_id == fridge_id, Proposal.status == "live")).all()
     live = [LiveProposal(p.id, p.item_id, p.offer_id, p.expires_at) for p in live_rows]
-    weekly = _weekly(session, fridge.household_id, now)
-    zone = _zone(session.get(Household, fridge.household_id))
+    household = household_context(session, session.get(Household, fridge.household_id), rules, now)
     plan = plan_proposals(
-        [view for item_id, view in views.items() if item_id not in bought],
-        rules,
-        live,
-        now,
-        local_now=now.astimezone(zone).time(),
-        weekly_counts={offer_id: count for offer_id, (count, _) in weekly.items()},
+        [view for item_id, view in views.items() if item_id not in bought], rules, live, now, household
     )
 
     by_id = {p.id: p for p in live_rows}
@@ -281,6 +222,7 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
         session.flush()  # free the one-live-per-item slot before opening new ones
     ttl = timedelta(hours=settings.offers.proposal_ttl_hours)
     for new in plan.create:
+        until = new.offer.valid_until
         session.add(
             Proposal(
                 id=new_id("pr"),
@@ -290,27 +232,44 @@ def refresh_fridge(session: Session, fridge_id: str, now: datetime, settings: Se
                 item_id=new.item.item_id,
                 merchant_id=new.offer.merchant_id,
                 product_id=new.offer.product_id,
-                price_minor=new.offer.price_minor,
+                price_minor=new.price_minor,
+                original_price_minor=new.offer.price_minor if new.price_minor != new.offer.price_minor else None,
                 currency=new.offer.currency,
                 reason_kind=new.reason_kind,
                 reason_text=new.reason_text,
+                explanation=new.explanation,
+                item_key=item_key(new.item),
                 status="live",
                 created_at=now,
-                expires_at=now + ttl,
+                expires_at=min(now + ttl, until) if until is not None else now + ttl,
             )
         )
 
     withdrawn = set(plan.withdraw)
     covered = {p.item_id for p in live_rows if p.id not in withdrawn} | {n.item.item_id for n in plan.create}
-    frees = _cap_frees(rules, weekly, list(plan.create), now)
+    frees = _cap_frees(rules, household.recent, plan.create, now)
     for record in records:
         if record.item_id in bought:
             continue  # only its freshness can still change
         freshness_check = record.next_check_at
         record.next_check_at = _next_check(
-            views[record.item_id], freshness_check, rules, record.item_id in covered, now, zone, frees
+            views[record.item_id], freshness_check, rules, record.item_id in covered, now, household, frees
         )
     return bool(plan.create or plan.withdraw)
+
+
+def item_view(record: InventoryRecord, foodkeeper_product_id: int | None) -> ItemView:
+    """The planner's view of a stored item (with the FoodKeeper product its GTIN is listed as)."""
+    return ItemView(
+        item_id=record.item_id,
+        name=record.name,
+        gtin=record.gtin,
+        category=record.category,
+        fill=record.fill,
+        expires_at=record.expires_at,
+        runout_at=record.runout_at,
+        foodkeeper_product_id=foodkeeper_product_id,
+    )
 
 
 def live_offers_message(session: Session, fridge_id: str, now: datetime) -> OffersMessage:
@@ -330,8 +289,15 @@ def live_offers_message(session: Session, fridge_id: str, now: datetime) -> Offe
             product=OfferProduct(gtin=product.gtin, name=product.name),
             merchant=OfferMerchant(id=merchant.id, name=merchant.name),
             price=Money(amount_minor=p.price_minor, currency=p.currency),
-            reason=OfferReason(kind=cast(TriggerKind, p.reason_kind), text=p.reason_text),
+            reason=OfferReason(
+                kind=cast(TriggerKind, p.reason_kind), text=p.reason_text, explanation=p.explanation or None
+            ),
             expires_at=p.expires_at,
+            original_price=(
+                Money(amount_minor=p.original_price_minor, currency=p.currency)
+                if p.original_price_minor is not None
+                else None
+            ),
         )
         for p, product, merchant in rows
     ]

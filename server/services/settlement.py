@@ -38,6 +38,7 @@ from freshtap.server.payments.provider import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from freshtap.server.services.notices import declined_fields
 from freshtap.server.services.publisher import FridgePublisher
 from freshtap.server.store.models import Household, Order
 from freshtap.server.store.payments_models import OrderPayment, WebhookEvent
@@ -370,6 +371,8 @@ class Settlement:
             fields["cancellable_until"] = aware(payment.cancellable_until).isoformat().replace("+00:00", "Z")
         if order.failure_reason and order.status in ("declined", "cancelled"):
             fields["failure_reason"] = order.failure_reason
+        if order.status == "declined":  # the way forward: services/notices.py
+            fields.update(declined_fields(None, order.failure_reason, self._config.update_method_url))
         message = NoticeMessage(
             v=1,
             type="notice",

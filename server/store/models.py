@@ -45,6 +45,10 @@ class Household(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     """IANA zone for quiet hours and the door screen's clock."""
     created_at: datetime = _ts()
+    offers_opted_in: bool = True
+    """Whether the household sees offers at all (provisioning opts in unless told `--no-offers`)."""
+    offers_muted_categories: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Lower-case categories the household wants no offers for; None or [] mutes none."""
 
 
 class Merchant(SQLModel, table=True):
@@ -118,6 +122,16 @@ class Offer(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     active: bool = True
     created_at: datetime = _ts()
+    match_foodkeeper_id: int | None = Field(default=None, index=True)
+    """Match items whose GTIN a merchant catalog lists as this FoodKeeper product."""
+    discount_percent: float | None = None
+    discount_minor: int | None = None
+    """Amount off the list price, in the offer's currency (at most one of the two discounts)."""
+    valid_from: datetime | None = _ts(nullable=True)
+    valid_until: datetime | None = _ts(nullable=True)
+    cooldown_hours_after_dismissal: float | None = None
+    """None: the settings' default (`offers.cooldown_hours_after_dismissal`)."""
+    updated_at: datetime | None = _ts(nullable=True)
 
 
 class InventoryRecord(SQLModel, table=True):
@@ -161,7 +175,8 @@ class AppliedMessage(SQLModel, table=True):
 
 
 class TelemetryReading(SQLModel, table=True):
-    __table_args__ = (Index("ix_telemetry_fridge_at", "fridge_id", "at"),)
+    # `at` alone: the retention job deletes by age across all fridges (services/retention.py).
+    __table_args__ = (Index("ix_telemetry_fridge_at", "fridge_id", "at"), Index("ix_telemetry_at", "at"))
     id: int | None = Field(default=None, primary_key=True)
     fridge_id: str = Field(max_length=64)
     at: datetime = _ts()
@@ -219,6 +234,12 @@ class Proposal(SQLModel, table=True):
     created_at: datetime = _ts()
     expires_at: datetime = _ts()
     closed_at: datetime | None = _ts(nullable=True)
+    original_price_minor: int | None = None
+    """The list price before the offer's discount (None: no discount, or made before discounts)."""
+    explanation: str = Field(default="", max_length=200)
+    """Why this offer won among those that matched the item."""
+    item_key: str | None = Field(default=None, max_length=80)
+    """The item's GTIN (or `category:<name>`), which a dismissal's cooldown applies to."""
 
 
 class Order(SQLModel, table=True):

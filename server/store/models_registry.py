@@ -29,6 +29,10 @@ from freshtap.server.store.payments_models import (
     SpendingLimit,
     WebhookEvent,
 )
+from freshtap.server.store.security_models import PurchaseAttempt, RetainedOrder
+from freshtap.server.store.shipment_models import OrderFulfilment, ShipmentEvent
+from freshtap.server.store.social_models import ReferralLink, ReferralOrder, ReviewConsent, ReviewDraft, Reward
+from freshtap.server.store.social_outbox_models import SocialHandoff, SocialLocalPost, SocialOutboxEntry
 
 __all__ = [
     "AppliedMessage",
@@ -43,14 +47,26 @@ __all__ = [
     "Merchant",
     "Offer",
     "Order",
+    "OrderFulfilment",
     "OrderPayment",
     "PaymentCustomer",
     "Product",
     "Proposal",
+    "PurchaseAttempt",
+    "ReferralLink",
+    "ReferralOrder",
     "Rejection",
+    "RetainedOrder",
+    "ReviewConsent",
+    "ReviewDraft",
+    "Reward",
     "SandboxAction",
     "SandboxCharge",
     "SandboxRefund",
+    "ShipmentEvent",
+    "SocialHandoff",
+    "SocialLocalPost",
+    "SocialOutboxEntry",
     "SpendingLimit",
     "TelemetryReading",
     "WebhookEvent",

@@ -294,6 +294,8 @@ class OfferMerchant(_Strict):
 class OfferReason(_Strict):
     kind: Literal["expiring", "low_fill", "runout"]
     text: str
+    explanation: str | None = None
+    """Added in v1: why this merchant's offer was chosen ("cheapest of 3 matching offers")."""
 
 
 class OfferEntry(_Strict):
@@ -305,6 +307,8 @@ class OfferEntry(_Strict):
     price: Money
     reason: OfferReason
     expires_at: UtcDateTime
+    original_price: Money | None = None
+    """Added in v1: the price before the offer's discount; null when there is none."""
 
 
 class OffersBody(_Strict):

@@ -7,13 +7,31 @@ under `data_dir`, sandbox payments.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["FreshnessSettings", "OfferSettings", "PaymentSettings", "Settings"]
+__all__ = [
+    "BrokerLimitSettings",
+    "DouyinChannelSettings",
+    "FreshnessSettings",
+    "MastodonChannelSettings",
+    "OfferSettings",
+    "PaymentSettings",
+    "PrivacySettings",
+    "PurchaseLimitSettings",
+    "ReferralSettings",
+    "ReviewSettings",
+    "Settings",
+    "SocialChannelSettings",
+    "SocialOutboxSettings",
+    "WebhookChannelSettings",
+    "WechatOAChannelSettings",
+    "WeiboChannelSettings",
+]
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
 
@@ -34,6 +52,10 @@ class FreshnessSettings(BaseModel):
 class OfferSettings(BaseModel):
     proposal_ttl_hours: float = Field(default=24.0, gt=0)
     scheduler_tick_seconds: float = Field(default=60.0, gt=0)
+    cooldown_hours_after_dismissal: float = Field(default=72.0, ge=0)
+    """After a dismissal, how long an offer that sets no cooldown of its own stays away (docs/offers.md)."""
+    preview_max_matches: int = Field(default=200, ge=1, le=5000)
+    """The most matches an offer preview lists (the `eligible` count covers all of them)."""
 
 
 class PaymentSettings(BaseModel):
@@ -58,6 +80,9 @@ class PaymentSettings(BaseModel):
     """How long after the tap the household may still cancel (void before capture, refund after)."""
     action_timeout_hours: float = Field(default=24.0, gt=0)
     """An order still waiting for the owner to authenticate after this long is abandoned (voided)."""
+    update_method_url: str | None = Field(default=None, max_length=2048)
+    """Where the owner changes the saved payment method (the operator's account page); a declined
+    order's notice names it as the way forward (`next_action.url`), shown as a QR code."""
     pin_max_attempts: int = Field(default=5, ge=1, le=20)
     pin_lockout_seconds: float = Field(default=900.0, gt=0)
 
@@ -66,6 +91,160 @@ class PaymentSettings(BaseModel):
         if self.provider == "stripe" and (self.stripe_api_key is None or self.stripe_webhook_secret is None):
             raise ValueError("the stripe provider needs stripe_api_key and stripe_webhook_secret")
         return self
+
+
+class MastodonChannelSettings(BaseModel):
+    """A Mastodon account: `base_url` of its server and an access token with `write:statuses write:media`."""
+
+    base_url: str | None = None
+    access_token: SecretStr | None = None
+    visibility: Literal["public", "unlisted", "private"] = "public"
+    max_characters: int = Field(default=500, ge=50, le=100_000)
+    """The server's status limit (500 unless its admin changed it: `configuration.statuses.max_characters`)."""
+
+
+class WebhookChannelSettings(BaseModel):
+    """A signed webhook: each post is POSTed as JSON, signed with HMAC-SHA256 of the timestamp and raw body."""
+
+    url: str | None = None
+    secret: SecretStr | None = None
+
+
+class WeiboChannelSettings(BaseModel):
+    api_base: str = "https://api.weibo.com"
+    access_token: SecretStr | None = None
+    client_ip: str = "127.0.0.1"
+    """`rip`, the posting user's real IP, which statuses/share requires."""
+
+
+class WechatOAChannelSettings(BaseModel):
+    api_base: str = "https://api.weixin.qq.com"
+    app_id: str | None = None
+    app_secret: SecretStr | None = None
+    author: str = "freshtap"
+
+
+class DouyinChannelSettings(BaseModel):
+    api_base: str = "https://open.douyin.com"
+    client_key: str | None = None
+    client_secret: SecretStr | None = None
+
+
+class SocialChannelSettings(BaseModel):
+    """Where approved posts may go. The local sink and the Xiaohongshu package need nothing; any other
+    channel is on once its credentials are set (`FRESHTAP_SOCIAL_CHANNELS__MASTODON__ACCESS_TOKEN=...`)."""
+
+    mastodon: MastodonChannelSettings = MastodonChannelSettings()
+    webhook: WebhookChannelSettings = WebhookChannelSettings()
+    weibo: WeiboChannelSettings = WeiboChannelSettings()
+    wechat_oa: WechatOAChannelSettings = WechatOAChannelSettings()
+    douyin: DouyinChannelSettings = DouyinChannelSettings()
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class SocialOutboxSettings(BaseModel):
+    """The social outbox relay: retries, dead-lettering and leases (seconds of the server's clock)."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    """After this many failed attempts an entry is dead-lettered (and counted, logged, kept with its reason)."""
+    backoff_base_seconds: float = Field(default=30.0, gt=0)
+    backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    lease_seconds: float = Field(default=300.0, gt=0)
+    """How long a claimed entry stays with its relay; a relay that dies leaves it to another after this."""
+    batch_size: int = Field(default=20, ge=1, le=500)
+    poll_interval_seconds: float = Field(default=2.0, gt=0)
+    """Wall-clock seconds between two relay passes."""
+    owner_confirm_hours: float = Field(default=72.0, gt=0)
+    """How long a share waiting for the owner's phone (Douyin) is polled before it is given up."""
+    owner_poll_seconds: float = Field(default=60.0, gt=0)
+
+
+class ReviewSettings(BaseModel):
+    """Review drafts: when they are made, and the owner's jurisdiction for disclosure wording."""
+
+    draft_after_delivered_days: float = Field(default=3.0, ge=0)
+    """An order delivered but never seen restocked gets its draft this many days after delivery."""
+    jurisdiction: Literal["CN", "US", "EU"] = "CN"
+
+
+class ReferralSettings(BaseModel):
+    """Referral links and the reward for a referred order (the same for every review, whatever it says)."""
+
+    attribution_days: float = Field(default=30.0, gt=0)
+    """An order counts as referred when placed within this many days after the post was approved."""
+    reward_kind: Literal["cashback_credit", "red_envelope"] = "cashback_credit"
+    reward_minor: int = Field(default=500, ge=0)
+    """0: no incentive at all (posts then carry no ad disclosure)."""
+    reward_currency: str = Field(default="CNY", min_length=3, max_length=3)
+
+
+class BrokerLimitSettings(BaseModel):
+    """Per-client limits of the brokers: publish rate, connection rate, bans, queues, session expiry.
+
+    The embedded broker enforces all of them; with Mosquitto the server enforces the publish rate
+    at ingest and bans through Mosquitto's dynamic security plugin (docs/security.md, "Broker
+    limits"). Environment: `FRESHTAP_BROKER_LIMITS__PUBLISH_RATE=20`, ...
+    """
+
+    publish_rate: float = Field(default=20.0, gt=0)
+    """Messages per second a fridge may publish, on average (a token bucket; the server is exempt)."""
+    publish_burst: int = Field(default=10, ge=1)
+    """How many messages a fridge may publish at once above its rate (the bucket's size). Small on
+    purpose: the server ingests one message at a time, so a burst delays every other fridge."""
+    flood_ban_after_seconds: float = Field(default=30.0, ge=0)
+    """A fridge over its quota for this long without a break is banned; 0: held back, never banned."""
+    connect_window_seconds: float = Field(default=60.0, gt=0)
+    connects_per_window: int = Field(default=20, ge=1)
+    """CONNECTs one username may make per window; one more and it is banned (a reconnect loop)."""
+    connects_per_ip_per_window: int = Field(default=600, ge=1)
+    """CONNECTs one IP address may make per window (several fridges may share an address)."""
+    connect_rate_exempt: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    """Networks whose addresses are not limited per IP (the fridges' usernames still are)."""
+    ban_seconds: float = Field(default=600.0, gt=0)
+    max_queued_messages: int = Field(default=1000, ge=1)
+    """QoS 1 messages kept per offline fridge session; older ones stay, newer ones are dropped (counted)."""
+    max_inflight_messages: int = Field(default=20, ge=1, le=65535)
+    """QoS 1 messages sent to a client and not yet acknowledged (Mosquitto's max_inflight_messages)."""
+    session_expiry_seconds: float = Field(default=7 * 24 * 3600.0, gt=0)
+    """A persistent session whose client stayed away this long is deleted with its queue."""
+    ingest_rate_limit: bool | None = None
+    """Limit each fridge's rate at ingest as well; unset: on with an outside broker, off with the embedded one."""
+    ingest_backlog_seconds: float = Field(default=60.0, gt=0)
+    """At ingest, an over-quota message observed (`at`) longer ago than this is a fridge replaying its offline queue."""
+    backlog_factor: float = Field(default=10.0, ge=1)
+    """How much faster than `publish_rate` a fridge may replay its offline queue at ingest."""
+    ingest_grace_seconds: float = Field(default=60.0, ge=0)
+    """After the server's MQTT link (re)connects, the broker's backlog arrives at once: not limited for this long."""
+    mosquitto_dynsec: bool = False
+    """Ban on Mosquitto by disabling the fridge's login through the dynamic security plugin
+    (`freshtap admin mosquitto-config --dynsec` loads it)."""
+
+
+class PurchaseLimitSettings(BaseModel):
+    """Abuse limit on one-tap purchases: at most `max_per_window` per household in any `window_seconds`.
+
+    Counted in the database (table `purchase_attempt`), so it holds across server workers; each
+    distinct `Idempotency-Key` counts once, and replaying a key already used is never refused.
+    Environment: `FRESHTAP_PURCHASES__MAX_PER_WINDOW=30`, `FRESHTAP_PURCHASES__WINDOW_SECONDS=3600`.
+    """
+
+    max_per_window: int = Field(default=30, ge=1, le=1_000_000)
+    window_seconds: float = Field(default=3600.0, gt=0)
+
+
+class PrivacySettings(BaseModel):
+    """How long data is kept (days of the server's clock); the scheduler deletes what is older.
+
+    Environment: `FRESHTAP_PRIVACY__TELEMETRY_RETENTION_DAYS=30`, ...
+    """
+
+    telemetry_retention_days: float = Field(default=30.0, gt=0)
+    """Compartment temperatures (`telemetryreading`)."""
+    rejection_retention_days: float = Field(default=14.0, gt=0)
+    """Refused MQTT messages kept for inspection (`rejection`): they hold raw payloads."""
+    retained_order_days: float = Field(default=3650.0, gt=0)
+    """Anonymised orders of deleted households (`retained_order`), kept for tax and accounting law;
+    set it to what your jurisdiction requires."""
 
 
 class Settings(BaseSettings):
@@ -102,16 +281,33 @@ class Settings(BaseSettings):
     """Base URL fridges and browsers reach the server at; defaults to http://http_host:http_port."""
 
     admin_token: SecretStr | None = None
+    """Bearer token of the admin HTTP API (`/api/v1/admin/...`); unset, with no `admin_token_sha256`
+    either, that API is off (404)."""
+    admin_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """Alternatively the SHA-256 (hex) of the admin token, so the token itself need not be configured."""
     clock_speed: float = Field(default=1.0, gt=0)
+
+    console_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    """Signs the merchant console's session cookies and CSRF tokens. Unset, a random secret per
+    process: sessions end when the server restarts, and several workers must share one set value."""
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    """How long a console sign-in lasts, in wall-clock hours (scaled by `clock_speed` for the server's clock)."""
 
     freshness: FreshnessSettings = FreshnessSettings()
     offers: OfferSettings = OfferSettings()
     payments: PaymentSettings = PaymentSettings()
+    broker_limits: BrokerLimitSettings = BrokerLimitSettings()
+    social_channels: SocialChannelSettings = SocialChannelSettings()
+    social_outbox: SocialOutboxSettings = SocialOutboxSettings()
+    reviews: ReviewSettings = ReviewSettings()
+    referrals: ReferralSettings = ReferralSettings()
+    purchases: PurchaseLimitSettings = PurchaseLimitSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production":
-            for name in ("admin_token", "server_mqtt_password"):
+            for name in ("admin_token", "server_mqtt_password", "console_secret"):
                 value = getattr(self, name)
                 if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name} is a placeholder; set a real secret in production")

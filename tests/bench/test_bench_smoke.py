@@ -43,9 +43,10 @@ EXPECTED: dict[str, tuple[str | None, int]] = {
     "bench_offer_latency.py": ("offer_latency", 2),
     "bench_accept.py": ("accept", 2),
     "bench_labels.py": ("labels", 3),
-    "bench_render.py": (None, 0),
+    "bench_render.py": ("render", 4),
     "bench_memory.py": ("memory", 1),
     "bench_fleet.py": ("fleet", 1),
+    "bench_flood.py": ("flood", 1),
 }
 
 

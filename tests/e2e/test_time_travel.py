@@ -125,7 +125,9 @@ def test_the_offer_appears_at_the_crossing_within_one_tick_with_no_message(
         assert opened_at == first_tick_after
         assert entry["item_id"] == "milk-1"
         assert entry["offer_id"] == offer["id"]
-        assert entry["reason"] == {"kind": "expiring", "text": "Whole milk 1 L expires in 30 h"}
+        assert entry["reason"] == {
+            "kind": "expiring", "text": "Whole milk 1 L expires in 30 h", "explanation": "the only matching offer"
+        }
         assert device.drain() == []  # the first and only offers message since the snapshot
 
     # The retained topic holds it: a door screen that connects later sees the same list.

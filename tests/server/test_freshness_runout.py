@@ -52,7 +52,9 @@ def test_runout_is_forecast_and_its_offer_opens_at_the_crossing(api: Api) -> Non
     message = last_offers(api, fid)
     assert message is not None
     [offer] = message["body"]["offers"]
-    assert offer["reason"] == {"kind": "runout", "text": "Whole milk 1 L runs out in about 10 h"}
+    assert offer["reason"] == {
+        "kind": "runout", "text": "Whole milk 1 L runs out in about 10 h", "explanation": "the only matching offer"
+    }
 
     # A refill starts a new series: no forecast, so the run-out offer is withdrawn.
     _snapshot(api, fid, 4, 18, 1.0)

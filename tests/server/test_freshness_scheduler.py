@@ -62,7 +62,9 @@ def test_the_offer_opens_at_the_crossing_with_no_message(api: Api, within_hours:
     assert message["at"] == crossing.isoformat().replace("+00:00", "Z")
     [offer] = message["body"]["offers"]
     assert offer["item_id"] == "milk-1"
-    assert offer["reason"] == {"kind": "expiring", "text": f"Whole milk 1 L {reason}"}
+    assert offer["reason"] == {
+        "kind": "expiring", "text": f"Whole milk 1 L {reason}", "explanation": "the only matching offer"
+    }
     # Nothing further to do at the same instant: the offer is live, the next wake is later.
     assert api.services.ingest.refresh_due() == 0
     assert record(api, fridge.fridge_id, "milk-1").next_check_at > crossing  # type: ignore[operator]

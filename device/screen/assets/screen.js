@@ -257,12 +257,83 @@
     $("orders-title").hidden = rows.length === 0;
   }
 
+  // ---- order notices (device/screen/notices.py): tracking, and problems with their way forward ----
+
+  function noticeStatus(notice) {
+    const key = "notice_status_" + notice.status;
+    if (t(key) !== key) return t(key);
+    const fallback = "order_" + notice.status;
+    return t(fallback) === fallback ? t("order_unknown") : t(fallback);
+  }
+
+  function nextActionControls(notice, s) {
+    const action = notice.next_action;
+    if (!action) return [];
+    if (action.kind === "choose_other_offer" && action.proposal_id) {
+      const live = s.offers.some((offer) => offer.proposal_id === action.proposal_id);
+      const label = t("next_choose_other_offer", { merchant: action.merchant || "", price: action.price ? money(action.price) : "" });
+      return [
+        el("button", {
+          type: "button",
+          className: "next-action choose-other",
+          "data-next-action": action.kind,
+          "data-proposal-id": action.proposal_id,
+          disabled: !(live && s.can_buy),
+          text: label,
+          onclick: (event) => buy(action.proposal_id, event.currentTarget),
+        }),
+      ];
+    }
+    if (action.kind === "update_payment_method") {
+      const parts = [el("p", { className: "next-action update-payment", "data-next-action": action.kind, text: t("next_update_payment_method") })];
+      if (action.url) {
+        parts.push(
+          el("div", { className: "qr" }, [
+            el("img", { src: "/api/notices/" + encodeURIComponent(notice.order_id) + "/qr.svg", alt: t("next_update_payment_scan") }),
+            el("span", { text: t("next_update_payment_scan") }),
+          ])
+        );
+      }
+      return parts;
+    }
+    if (action.kind === "watching") return [el("p", { className: "next-action watching", "data-next-action": action.kind, text: t("next_watching") })];
+    return [];
+  }
+
+  function renderOrderNotices(s) {
+    const list = s.order_notices || [];
+    const cards = list.map((notice) => {
+      const children = [
+        el("span", { className: "status", text: noticeStatus(notice) }),
+        el("p", { className: "notice-text", text: (notice.text && (notice.text[lang] || notice.text.en)) || "" }),
+      ];
+      if (notice.shipment && notice.shipment.carrier) {
+        children.push(
+          el("span", {
+            className: "tracking",
+            "data-tracking-status": notice.shipment.status || null,
+            text: t("notice_tracking", { carrier: notice.shipment.carrier, number: notice.shipment.tracking_number || "" }),
+          })
+        );
+      }
+      const problem = notice.next_action ? " problem" : "";
+      return el(
+        "article",
+        { className: "order-notice" + problem, "data-order-id": notice.order_id, "data-status": notice.status },
+        [...children, ...nextActionControls(notice, s)]
+      );
+    });
+    $("order-notices").replaceChildren(...cards);
+    $("notices-title").hidden = cards.length === 0;
+  }
+
   function render() {
     if (!snapshot || !catalog) return;
     renderHeader(snapshot);
     renderShelves(snapshot);
     renderOffers(snapshot);
     renderOrders(snapshot);
+    renderOrderNotices(snapshot);
     if (openItemId) fillDialog(openItemId);
   }
 

@@ -48,6 +48,9 @@ def provision_fridge(
         str | None, typer.Option(help="The household's Stripe customer (cus_...) holding --payment-method.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    no_offers: Annotated[
+        bool, typer.Option("--no-offers", help="Leave a new household opted out of offers (default: opted in).")
+    ] = False,
 ) -> None:
     """Create a fridge (and its household) and print its credentials (shown once)."""
     from freshtap.server.domain.errors import InvalidRequest
@@ -69,6 +72,7 @@ def provision_fridge(
         household_id=household_id,
         payment_method=payment_method,
         fridge_id=fridge_id,
+        offers_opted_in=not no_offers,
     )
     if stripe_customer is not None:
         set_customer(sessions, SystemClock(), made.household_id, "stripe", stripe_customer)
@@ -90,13 +94,24 @@ def mosquitto_config(
     user: Annotated[
         str | None, typer.Option(help="User Mosquitto switches to when started as root (must read these files).")
     ] = None,
+    max_connections: Annotated[
+        int | None, typer.Option(help="Most clients the listener accepts at once (unset: no limit).", min=1)
+    ] = None,
+    dynsec: Annotated[
+        bool,
+        typer.Option(
+            help="Load Mosquitto's dynamic security plugin so the server can ban flooding fridges "
+            "(set FRESHTAP_BROKER_LIMITS__MOSQUITTO_DYNSEC=true for the server)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Write passwd, acl and mosquitto.conf for every fridge and the server account.
 
-    The server account's password is FRESHTAP_SERVER_MQTT_PASSWORD, which must be set.
+    The server account's password is FRESHTAP_SERVER_MQTT_PASSWORD, which must be set. Limits
+    (inflight messages, session expiry) come from FRESHTAP_BROKER_LIMITS__*.
     """
-    from freshtap.server.broker.mosquitto import mosquitto_password_hash
+    from freshtap.server.broker.mosquitto import find_dynsec_plugin, mosquitto_password_hash
 
     settings = Settings()
     if settings.server_mqtt_password is None:
@@ -117,7 +132,19 @@ def mosquitto_config(
         role="server",
         fridge_id=None,
     )
-    paths = write_mosquitto_files(directory, [server_account, *found], host, port, run_as_user=user)
+    plugin = find_dynsec_plugin() if dynsec else None
+    if dynsec and plugin is None:
+        raise typer.BadParameter("Mosquitto's dynamic security plugin is not installed here", param_hint="--dynsec")
+    paths = write_mosquitto_files(
+        directory,
+        [server_account, *found],
+        host,
+        port,
+        run_as_user=user,
+        limits=settings.broker_limits,
+        max_connections=max_connections,
+        dynsec_plugin=plugin,
+    )
     files = [str(p) for p in paths]
     out = {"fridges": len(found), "files": files}
     typer.echo(json.dumps(out) if as_json else f"wrote {', '.join(files)} for {len(found)} fridges")

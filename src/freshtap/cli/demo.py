@@ -2,7 +2,9 @@
 
 A merchant with a few dairy and fresh-food offers is set up through the public HTTP API, N
 fridges are provisioned, and the simulated households live on an accelerated clock: their
-expiring food turns into offers on their door screens, and some of them buy with one tap.
+expiring food turns into offers on their door screens, and some of them buy with one tap. The
+merchant's courier delivers; households approve some review drafts and skip others, and friends
+buy through the approved posts' referral links (`freshtap.simulator.social`).
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from freshtap.cli.server import port_or_free
 from freshtap.clock import AcceleratedClock
 from freshtap.server.runtime import ServerRuntime
 from freshtap.server.services import accounts
 from freshtap.server.store.models import AppliedMessage, Fridge, Order, Proposal
+from freshtap.server.store.social_models import ReferralOrder, ReviewDraft, Reward
+from freshtap.server.store.social_outbox_models import SocialOutboxEntry
 from freshtap.settings import Settings
 from freshtap.simulator import Fleet, SimFridge
 from freshtap.simulator.catalog import CATALOG
+from freshtap.simulator.social import SocialCircle
 
 __all__ = ["demo", "summary_counts"]
 
@@ -53,8 +58,8 @@ _DEMO_PRICES = {
 }
 
 
-def _merchant_setup(runtime: ServerRuntime) -> None:
-    """A merchant lists what the simulated fridges hold, with `expiring` offers, over HTTP."""
+def _merchant_setup(runtime: ServerRuntime) -> str:
+    """A merchant lists what the simulated fridges hold, with `expiring` offers, over HTTP; its API key."""
     made = accounts.create_merchant(runtime.services.sessions, runtime.clock, "Green Valley Grocers")
     headers = {"Authorization": f"Bearer {made.api_key}"}
     with httpx.Client(base_url=runtime.http_url, headers=headers, timeout=10) as api:
@@ -77,6 +82,7 @@ def _merchant_setup(runtime: ServerRuntime) -> None:
                     "trigger": {"kind": "expiring", "within_hours": 36},
                 },
             ).raise_for_status()
+    return made.api_key
 
 
 def summary_counts(runtime: ServerRuntime) -> dict[str, int]:
@@ -91,10 +97,17 @@ def summary_counts(runtime: ServerRuntime) -> dict[str, int]:
             "orders_paid": count(select(func.count()).select_from(Order).where(Order.status == "paid")),
             "orders_declined": count(select(func.count()).select_from(Order).where(Order.status == "declined")),
             "fridges_online": count(select(func.count()).select_from(Fridge).where(Fridge.online)),
-            # Review drafts, posts and referrals arrive with the social-content work (issue 6).
-            "review_drafts": 0,
-            "posts_published": 0,
-            "referral_orders": 0,
+            "review_drafts": count(select(func.count()).select_from(ReviewDraft)),
+            "reviews_approved": count(
+                select(func.count()).select_from(ReviewDraft).where(ReviewDraft.status == "approved")
+            ),
+            "posts_published": count(
+                select(func.count()).select_from(SocialOutboxEntry).where(col(SocialOutboxEntry.sent_at).is_not(None))
+            ),
+            "referral_orders": count(
+                select(func.count()).select_from(ReferralOrder).where(col(ReferralOrder.attributed))
+            ),
+            "rewards": count(select(func.count()).select_from(Reward)),
         }
 
 
@@ -113,6 +126,11 @@ def _status(runtime: ServerRuntime, fleet: Fleet, started: float, duration: floa
     table.add_row("orders paid / declined", f"{counts['orders_paid']} / {counts['orders_declined']}")
     stats = fleet.stats
     table.add_row("households' taps", f"{stats.accepts_ok} ok, {stats.accepts_failed} failed")
+    table.add_row(
+        "reviews drafted / approved",
+        f"{counts['review_drafts']} / {counts['reviews_approved']}  (posts published {counts['posts_published']})",
+    )
+    table.add_row("referral orders / rewards", f"{counts['referral_orders']} / {counts['rewards']}")
     return Group(Panel(table, title="freshtap demo", border_style="green"))
 
 
@@ -129,6 +147,8 @@ def demo(
         "http_port": port_or_free(base.http_host, base.http_port),
         "clock_speed": speed,
         "offers": base.offers.model_copy(update={"scheduler_tick_seconds": 300}),
+        # A delivered order is reviewed after ~2 simulated hours (not days), so a short demo shows reviews.
+        "reviews": base.reviews.model_copy(update={"draft_after_delivered_days": 0.08}),
     }
     if base.mqtt_url is None:
         updates["embedded_mqtt_port"] = port_or_free(base.embedded_mqtt_host, base.embedded_mqtt_port)
@@ -146,8 +166,9 @@ def demo(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     fleet: Fleet | None = None
+    circle: SocialCircle | None = None
     try:
-        _merchant_setup(runtime)
+        merchant_key = _merchant_setup(runtime)
         sims: list[SimFridge] = []
         for index in range(fridges):
             method = "pm_sandbox_declined" if index % 10 == 9 else "pm_sandbox_ok"
@@ -165,6 +186,8 @@ def demo(
         shutil.rmtree(sim_state, ignore_errors=True)  # this run's fridges are new: fresh seq files
         fleet = Fleet(sims, runtime.mqtt_url, runtime.http_url, clock, seed=seed, state_dir=sim_state)
         fleet.start()
+        circle = SocialCircle(runtime.http_url, merchant_key, sims, seed=seed)
+        circle.start()
         started = time.monotonic()
         with Live(_status(runtime, fleet, started, duration), console=console, refresh_per_second=2) as live:
             while not stop.wait(0.5):
@@ -172,6 +195,13 @@ def demo(
                 if duration is not None and time.monotonic() - started >= duration:
                     break
     finally:
+        if circle is not None:
+            circle.stop()
+            social = circle.stats
+            console.print(
+                f"[bold]social[/] delivered {social.delivered}, reviews approved {social.approved}, "
+                f"skipped {social.skipped}, link clicks {social.clicks}, referral orders {social.referral_orders}"
+            )
         if fleet is not None:
             fleet.stop()
         counts = summary_counts(runtime)
