@@ -1,9 +1,13 @@
 """The uplink's on-disk queue: every device -> server message is written here before it is sent, and
-deleted only once the broker has acknowledged it.
+deleted only once it is safe: when the server confirmed it (an `applied` notice naming its `seq`,
+`confirm`), or — from a server that never confirmed anything — when the broker acknowledged it
+(`delete`; the uplink decides which, see device/uplink.py, "Server confirmations").
 
 Rows are numbered in the order they were queued (which is `seq` order: the agent numbers and
-queues under one lock) and sent in that order; a message the broker never acknowledged is sent
-again on the next connection, also after a crash (the server applies each `seq` once).
+queues under one lock) and sent in that order; a message still here is sent again on the next
+connection, also after a crash (the server applies each `seq` once). Messages the broker
+acknowledged and the server has not confirmed yet stay here and count against the bounds below
+like any other; the drop policy treats them like any other too (old telemetry first, never events).
 
 **Bounds and drop policy.** The queue holds at most `max_messages` messages and `max_bytes` bytes
 of payload. When a new message would exceed either bound, room is made in this order, never
@@ -188,8 +192,22 @@ class Outbox:
         )
         return [QueuedMessage(int(r[0]), r[1], str(r[2]), int(r[3]), bytes(r[4])) for r in rows]
 
+    def confirm(self, seqs: Collection[tuple[int, int]]) -> int:
+        """Forget the messages whose `seq` lies in one of the inclusive ranges; how many went."""
+        if not seqs:
+            return 0
+        with self._store.transaction() as txn:
+            before = txn.execute("SELECT messages FROM outbox_totals WHERE id = 1").fetchone()[0]
+            txn.connection.executemany("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", list(seqs))
+            after = txn.execute("SELECT messages FROM outbox_totals WHERE id = 1").fetchone()[0]
+        return int(before) - int(after)
+
+    def ids(self) -> set[int]:
+        """The ids of every queued message."""
+        return {int(r[0]) for r in self._store.read("SELECT id FROM outbox")}
+
     def delete(self, ids: Collection[int]) -> None:
-        """Forget acknowledged messages."""
+        """Forget these messages (acknowledged by a broker whose server does not confirm)."""
         if not ids:
             return
         with self._store.transaction() as txn:

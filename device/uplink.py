@@ -10,11 +10,23 @@ publish and receives validated `OffersMessage` / `NoticeMessage` objects back.
   `online: false` itself, since a clean disconnect suppresses the will. `state` is not queued.
 - Outbound: `publish` writes the message to the `Outbox` (the on-disk queue, in the caller's
   transaction if one is open) and returns; the uplink's worker thread sends queued messages in
-  queue order, at most `max_inflight` unacknowledged at a time, and deletes each once the
-  broker acknowledges it. Nothing is sent twice on one connection, and nothing unacknowledged
-  is kept in paho between connections: each connection is a fresh paho client, and whatever the
-  last one did not get acknowledged is sent again from the queue on the next (the server
-  applies each `seq` once). The queue's bounds and drop policy are in `outbox.py`.
+  queue order, at most `max_inflight` unacknowledged at a time, and keeps each until it is safe
+  to forget (below). Nothing is sent twice on one connection, and nothing unacknowledged
+  is kept in paho between connections: each connection is a fresh paho client, and whatever is
+  still queued when one ends is sent again from the queue on the next (the server applies each
+  `seq` once). The queue's bounds and drop policy are in `outbox.py`.
+- Server confirmations: a broker acknowledges a message before it has saved it (Mosquitto 2.0
+  saves at its next autosave), so a broker crash can lose what was acknowledged. The freshtap
+  server therefore says, on the `notices` topic, which seqs it has applied (a `notice` of kind
+  `applied`, at most one a second per fridge); the uplink deletes a message when the server
+  confirms it, and a message the broker acknowledged but the server has not confirmed stays in
+  the queue and is sent again on the next connection. `confirmations` chooses when the broker's
+  acknowledgement alone is enough: `"auto"` (default) until this fridge has received its first
+  confirmation (remembered in the store), so an older server that never confirms leaves the
+  queue as small as before; `"required"` never (wait for the server from the first message);
+  `"off"` always. Once a fridge has seen a confirmation, a server downgraded to one that sends
+  none makes the queue grow to its bounds (then telemetry is dropped and events refused): set
+  `"off"` for such a server. `applied` notices are the uplink's own; `on_message` never sees them.
 - Server handshake (`server_handshake=True`): when the broker reports no session for this
   fridge (`session present` = 0: the first connect, or a broker that lost its state), the
   server's subscriptions may be gone too, and a broker acknowledges and drops a message nobody
@@ -47,7 +59,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -67,6 +79,7 @@ from freshtap.contract import (
     StateBody,
     StateMessage,
     TelemetryMessage,
+    applied_seqs,
     decode,
     encode,
     topic,
@@ -97,6 +110,7 @@ IncomingMessage: TypeAlias = OffersMessage | NoticeMessage
 _SELECT_LIMIT = 1024  # FD_SETSIZE: paho's loop_start() network thread uses select()
 _CHANNEL_OF_TYPE: dict[str, Channel] = {kind: channel for channel, kind in CHANNEL_TYPE.items()}
 _SAFETY_WAKE = 1.0  # the worker re-checks its conditions at least this often
+_CONFIRMED_STATE = "uplink.server_confirms"  # set once the server's first confirmation arrived
 
 
 class ConnectionState(StrEnum):
@@ -125,6 +139,8 @@ class UplinkConfig:
     """Hold the queue after a connect without a broker session until the server answers (module docstring)."""
     handshake_timeout: float | None = None
     """Send anyway after this many seconds without the server's answer; None waits for it."""
+    confirmations: Literal["auto", "required", "off"] = "auto"
+    """When a message may leave the queue on the broker's acknowledgement alone (module docstring)."""
 
     def __post_init__(self) -> None:
         validate_fridge_id(self.fridge_id)
@@ -137,6 +153,8 @@ class UplinkConfig:
             raise ValueError("reconnect_jitter must not be negative")
         if self.handshake_timeout is not None and self.handshake_timeout <= 0:
             raise ValueError("handshake_timeout must be positive (or None)")
+        if self.confirmations not in ("auto", "required", "off"):
+            raise ValueError("confirmations must be 'auto', 'required' or 'off'")
 
 
 @dataclass(frozen=True)
@@ -160,6 +178,12 @@ class UplinkStats:
     server_waits: int = 0
     """Connections on which the queue was held for the server handshake."""
     publish_errors: int = 0
+    confirmed: int = 0
+    """Queued messages deleted because the server confirmed them."""
+    unconfirmed: int = 0
+    """Messages the broker acknowledged on this connection that wait for the server's confirmation."""
+    waits_for_server: bool = False
+    """Whether acknowledged messages stay queued until the server confirms them (module docstring)."""
 
 
 @dataclass(eq=False)
@@ -214,6 +238,11 @@ class Uplink:
         self._last_error: str | None = None
         self._last_queued = 0
         self._acked: list[int] = []
+        self._confirmed: list[tuple[int, int]] = []
+        """Seq ranges the server confirmed, for the worker to delete."""
+        self._unconfirmed: set[int] = set()
+        """Queue ids acknowledged by the broker on this connection and kept for the server's confirmation."""
+        self._waits_for_server = config.confirmations == "required"
         self._tracker = DeliveryTracker()
         self._counts: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
@@ -266,16 +295,22 @@ class Uplink:
                 dropped_by_type=by_type,
                 server_waits=c["server_waits"],
                 publish_errors=c["publish_errors"],
+                confirmed=c["confirmed"],
+                unconfirmed=len(self._unconfirmed),
+                waits_for_server=self._waits_for_server,
             )
 
     def start(self) -> None:
         """Begin connecting in the background; returns at once. Idempotent. The outbox's store must be open."""
         last = self._outbox.last_id()
+        mode = self._config.confirmations
+        waits = mode == "required" or (mode == "auto" and bool(self._outbox.store.get_state(_CONFIRMED_STATE)))
         with self._lock:
             if self._worker is not None:
                 return
             self._stopping.clear()
             self._last_queued = last
+            self._waits_for_server = waits
             worker = threading.Thread(target=self._run, name=f"uplink-{self.fridge_id}", daemon=True)
             self._worker = worker
         worker.start()
@@ -315,7 +350,27 @@ class Uplink:
         return self._online.wait(timeout)
 
     def wait_drained(self, timeout: float) -> bool:
-        """Block up to `timeout` seconds until every queued message was acknowledged."""
+        """Block up to `timeout` seconds until the broker acknowledged every queued message.
+
+        Messages kept for the server's confirmation count as drained; `wait_confirmed` waits for those too.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._outbox.depth()[0] == 0:
+                return True
+            ids = self._outbox.ids()
+            with self._lock:
+                if ids <= self._unconfirmed:
+                    return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._wake:
+                self._wake.wait(min(remaining, 0.2))
+
+    def wait_confirmed(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds until the queue is empty: every message confirmed (or acknowledged,
+        when the broker's acknowledgement is enough)."""
         deadline = time.monotonic() + timeout
         while True:
             if self._outbox.depth()[0] == 0:
@@ -400,6 +455,7 @@ class Uplink:
         conn = _Connection(client)
         with self._lock:
             self._conn = conn
+            self._unconfirmed.clear()  # sent again on this connection, acknowledged again
         self._set_state(ConnectionState.CONNECTING)
         self._set_will(client)  # so the will's `at` is the time of this connection
         try:
@@ -445,7 +501,7 @@ class Uplink:
                         and len(conn.handed) < cfg.max_inflight
                         and self._last_queued > conn.cursor
                     )
-                    if announce or send or self._acked:
+                    if announce or send or self._acked or self._confirmed:
                         break
                     timeout = min(_SAFETY_WAKE, conn.next_announce - now) if waiting else _SAFETY_WAKE
                     self._wake.wait(max(timeout, 0.01))
@@ -486,15 +542,34 @@ class Uplink:
     def _flush_acks(self) -> None:
         with self._lock:
             acked, self._acked = self._acked, []
-        if not acked:
+            confirmed, self._confirmed = self._confirmed, []
+            if acked and self._waits_for_server:
+                self._unconfirmed.update(acked)  # kept until the server confirms them
+                acked = []
+        if not acked and not confirmed:
             return
         try:
-            self._outbox.delete(acked)
+            if acked:
+                self._outbox.delete(acked)
+            if confirmed:
+                self._apply_confirmations(confirmed)
         except Exception:
             # They stay on disk and are sent again after the next connect; the server dedups.
-            log.exception("%s: could not delete %d acknowledged messages", self.fridge_id, len(acked))
+            log.exception("%s: could not delete %d acknowledged messages", self.fridge_id, len(acked) + len(confirmed))
         with self._wake:
             self._wake.notify_all()
+
+    def _apply_confirmations(self, ranges: list[tuple[int, int]]) -> None:
+        gone = self._outbox.confirm(ranges)
+        self._count("confirmed", gone)
+        if self._config.confirmations == "auto" and not self._waits_for_server:
+            self._outbox.store.put_state(_CONFIRMED_STATE, True)
+            log.info("%s: the server confirms what it applied; messages now wait for its confirmation", self.fridge_id)
+        left = self._outbox.ids()
+        with self._lock:
+            if self._config.confirmations != "off":
+                self._waits_for_server = True
+            self._unconfirmed &= left
 
     # ---- queue bookkeeping ---------------------------------------------------------------
 
@@ -709,6 +784,9 @@ class Uplink:
             return
         if not msg.retain:
             self._server_answered(client)
+        if isinstance(message, NoticeMessage) and message.body.kind == "applied":
+            self._server_confirmed(message)
+            return
         if self._on_message is None:
             return
         try:
@@ -716,6 +794,16 @@ class Uplink:
         except Exception:
             self._count("handler_errors")
             log.exception("%s: message handler failed on %s", self.fridge_id, msg.topic)
+
+    def _server_confirmed(self, notice: NoticeMessage) -> None:
+        try:
+            ranges = applied_seqs(notice)
+        except ContractViolation as exc:
+            self._reject(exc.reason, f"notices: {exc.detail}")
+            return
+        with self._wake:
+            self._confirmed.extend(ranges)
+            self._wake.notify_all()
 
     def _server_answered(self, client: mqtt.Client) -> None:
         conn = self._connection_of(client)

@@ -45,15 +45,13 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_problem_handlers(app)
     install_retry_after(app)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(BodySizeLimit, wider=reviews.body_limits(services.settings))
     app.add_middleware(SecurityHeaders)
     document_problems(app)
-    routers = (health, ready, products, offers, fridges, proposals, orders, waste, due_soon, households, webhooks, pay)
+    routers = (
+        health, ready, products, offers, offer_preferences, fridges, proposals, orders, waste, due_soon,
+        households, webhooks, pay, funnel, console, social_feed, reviews, referrals, admin, privacy,
+    )
     for module in routers:
         app.include_router(module.router)
-    app.include_router(offer_preferences.router)
-    for extra in (funnel, console, social_feed, reviews, referrals):
-        app.include_router(extra.router)
-    for security_router in (admin, privacy):
-        app.include_router(security_router.router)
     return app

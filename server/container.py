@@ -19,9 +19,11 @@ from freshtap.server.services.offers import OfferService
 from freshtap.server.services.orders import OrderService
 from freshtap.server.services.publisher import FridgePublisher
 from freshtap.server.services.referrals import ReferralService
+from freshtap.server.services.review_media import ReviewMediaService
 from freshtap.server.services.reviews import ReviewService
 from freshtap.server.services.rewards import RewardService
 from freshtap.server.services.social_relay import SocialRelay, build_social_relay
+from freshtap.server.social.media import DatabaseMediaStore
 from freshtap.server.store.db import session_factory
 from freshtap.settings import Settings
 
@@ -46,6 +48,7 @@ class Services:
     referrals: ReferralService
     rewards: RewardService
     social_relay: SocialRelay
+    review_media: ReviewMediaService
 
 
 def build_services(
@@ -75,5 +78,6 @@ def build_services(
         reviews=ReviewService(sessions, clock, settings, publisher),
         referrals=ReferralService(sessions, clock, settings, orders),
         rewards=RewardService(sessions, clock, settings.referrals, publisher),
-        social_relay=build_social_relay(settings, sessions, clock, metrics),
+        social_relay=build_social_relay(settings, sessions, clock, metrics, media=DatabaseMediaStore(sessions)),
+        review_media=ReviewMediaService(sessions, clock, settings),
     )

@@ -16,7 +16,8 @@ from freshtap.server.app import create_app
 from freshtap.server.broker.dynsec import DynsecBans
 from freshtap.server.broker.embedded import EmbeddedBroker
 from freshtap.server.container import Services, build_services
-from freshtap.server.ingest.mqtt_link import Handler, MqttEndpoint, MqttLink, parse_mqtt_url
+from freshtap.server.ingest.confirmations import Confirmations
+from freshtap.server.ingest.mqtt_link import BatchHandler, MqttEndpoint, MqttLink, parse_mqtt_url
 from freshtap.server.ingest.rate_limit import IngestRateGuard
 from freshtap.server.leadership import TickLease, expose_leadership, tick_lease_for
 from freshtap.server.payments.provider import PaymentProvider
@@ -44,6 +45,8 @@ class ServerRuntime:
         self.rate_guard: IngestRateGuard | None = None
         """Each fridge's publish quota at ingest, with an outside broker (see `BrokerLimitSettings`)."""
         self.bans: DynsecBans | None = None
+        self.confirmations: Confirmations | None = None
+        """Tells each fridge which of its messages are applied (server/ingest/confirmations.py)."""
         self._services: Services | None = None
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
@@ -109,10 +112,15 @@ class ServerRuntime:
             client_id,
             share_group=settings.share_group,
             on_connection_change=self._link_connection_changed,
+            batch_size=settings.ingest.batch_size,
+            batch_wait=settings.ingest.batch_wait_ms / 1000,
         )
         services = build_services(settings, self.clock, engine, self.link, self._payments)
         self._services = services
-        self.link.set_handler(self._ingest_handler(services, server_password))
+        self.confirmations = Confirmations(self.link, self.clock)
+        services.ingest.confirmations = self.confirmations
+        self.confirmations.start()
+        self.link.set_batch_handler(self._ingest_handler(services, server_password))
         if self.broker is not None:
             services.metrics.add_broker_refusals(lambda: dict(self.broker.refusals) if self.broker else {})
         self.link.start()
@@ -126,12 +134,12 @@ class ServerRuntime:
         self._social_relay = RelayWorker(services.social_relay, settings.social_outbox.poll_interval_seconds)
         self._social_relay.start()
 
-    def _ingest_handler(self, services: Services, server_password: str) -> Handler:
-        """The ingest service's handler, behind each fridge's publish quota when the broker cannot hold it."""
+    def _ingest_handler(self, services: Services, server_password: str) -> BatchHandler:
+        """The ingest service's batch handler, behind each fridge's publish quota when the broker cannot hold it."""
         limits = self.settings.broker_limits
         enabled = limits.ingest_rate_limit if limits.ingest_rate_limit is not None else self.broker is None
         if not enabled:
-            return services.ingest.handle
+            return services.ingest.handle_batch
         if limits.mosquitto_dynsec and self.broker is None and self.mqtt_endpoint is not None:
             self.bans = DynsecBans(
                 self.mqtt_endpoint.host, self.mqtt_endpoint.port, self.settings.server_mqtt_username, server_password
@@ -139,7 +147,7 @@ class ServerRuntime:
             self.bans.start()
         self.rate_guard = IngestRateGuard(limits, services.sessions, self.clock, services.metrics, self.bans)
         self.rate_guard.grace()
-        return self.rate_guard.wrap(services.ingest.handle)
+        return self.rate_guard.wrap_batch(services.ingest.handle_batch)
 
     def _link_connection_changed(self, connected: bool) -> None:
         # What the broker queued while the link was away arrives at once: not a flood.
@@ -201,6 +209,8 @@ class ServerRuntime:
             self._social_relay.stop()
         if self.lease is not None:
             self.lease.release()
+        if self.confirmations is not None:
+            self.confirmations.stop()
         if self.link is not None:
             self.link.stop()
         if self.bans is not None:

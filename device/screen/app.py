@@ -49,7 +49,7 @@ from .notices import NoticeBoard
 from .purchase_log import PurchaseLog
 from .purchases import NoServer, Purchases
 from .qr import approval_qr_svg
-from .reviews import review_routes
+from .reviews import ReviewDecisions, review_routes
 
 __all__ = ["CONTENT_SECURITY_POLICY", "create_app"]
 
@@ -117,6 +117,7 @@ def create_app(
     *,
     on_ready: Callable[[ScreenHub, Purchases], None] | None = None,
     notices: NoticeBoard | None = None,
+    review_decisions: ReviewDecisions | None = None,
 ) -> Starlette:
     """The screen's ASGI app; its lifespan starts the hub and the purchases on the serving loop."""
     index = _asset("index.html")
@@ -279,7 +280,7 @@ def create_app(
             Route("/api/notices/{order_id}/qr.svg", notice_qr),
             Route("/favicon.ico", favicon),
             Route("/healthz", healthz),
-            *review_routes(config),
+            *review_routes(config, review_decisions),
         ],
         middleware=[Middleware(_SecurityHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
         lifespan=lifespan,

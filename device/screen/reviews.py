@@ -13,13 +13,19 @@ stays on the fridge), so these routes pass its calls on to the server as the fri
 
 The server's answer to a POST (status and problem+json) is passed back as it is; no server gives 503.
 POSTs must be same-origin JSON, as the screen's own are.
+
+Once the server accepted an approval, the fridge's review video of that draft is sent
+(`ReviewDecisions.approved`, on a thread of its own: rendering may still be under way); once it
+accepted a skip, the video is dropped (`skipped`). Camera frames leave only that way.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,7 +35,30 @@ from starlette.routing import Route
 
 from .config import ScreenConfig
 
-__all__ = ["MAX_DRAFTS", "review_routes"]
+__all__ = ["MAX_DRAFTS", "ReviewDecisions", "review_routes"]
+
+log = logging.getLogger(__name__)
+
+
+class ReviewDecisions(Protocol):
+    """Who hears the owner's decisions on the fridge (`freshtap.device.review_video.ReviewVideos`)."""
+
+    def approved(self, draft_id: str) -> object: ...
+
+    def skipped(self, draft_id: str) -> None: ...
+
+
+def _tell(decisions: ReviewDecisions, action: str, draft_id: str) -> None:
+    def run() -> None:
+        try:
+            if action == "approve":
+                decisions.approved(draft_id)
+            else:
+                decisions.skipped(draft_id)
+        except Exception:  # the upload has its own retries; the decision itself stands
+            log.exception("the review video of draft %s was not handled after %s", draft_id, action)
+
+    threading.Thread(target=run, name=f"review-{action}", daemon=True).start()
 
 MAX_DRAFTS = 3
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -54,8 +83,9 @@ def _passed_on(response: httpx.Response) -> Response:
     )
 
 
-def review_routes(config: ScreenConfig) -> list[Route]:
-    """The panel's routes for `create_app`; they call `config.server_url` with `config.password`."""
+def review_routes(config: ScreenConfig, decisions: ReviewDecisions | None = None) -> list[Route]:
+    """The panel's routes for `create_app`; they call `config.server_url` with `config.password`, and
+    tell `decisions` what the server accepted."""
     assets = {name: resources.files("freshtap.device.screen.assets").joinpath(name).read_bytes() for name in _ASSETS}
 
     def client() -> httpx.AsyncClient | None:
@@ -133,6 +163,8 @@ def review_routes(config: ScreenConfig) -> list[Route]:
                 )
             except httpx.HTTPError as exc:
                 return _problem(503, "Service Unavailable", f"the server did not answer: {type(exc).__name__}")
+        if decisions is not None and answer.is_success and action in ("approve", "skip"):
+            _tell(decisions, action, draft_id)
         return _passed_on(answer)
 
     async def asset(request: Request) -> Response:

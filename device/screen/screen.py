@@ -33,6 +33,7 @@ from .household_api import HouseholdApi, HttpHouseholdApi
 from .hub import ScreenHub
 from .notices import NoticeBoard
 from .purchases import Purchases
+from .reviews import ReviewDecisions
 
 __all__ = ["DoorScreen", "ScreenError"]
 
@@ -66,8 +67,16 @@ class _Server(uvicorn.Server):
 
 class DoorScreen:
     def __init__(
-        self, fridge: FridgeView, clock: Clock, config: ScreenConfig, *, api: HouseholdApi | None = None
+        self,
+        fridge: FridgeView,
+        clock: Clock,
+        config: ScreenConfig,
+        *,
+        api: HouseholdApi | None = None,
+        review_decisions: ReviewDecisions | None = None,
     ) -> None:
+        self._review_decisions = review_decisions
+        """Told of each approve / skip the server accepted (the fridge's review videos)."""
         self._fridge = fridge
         self._clock = clock
         self._config = config
@@ -101,7 +110,8 @@ class DoorScreen:
         if api is None and self._config.server_url is not None:
             assert self._config.password is not None
             api = HttpHouseholdApi(self._config.server_url, self._config.password, timeout=self._config.http_timeout)
-        app = create_app(self._fridge, self._clock, self._config, api, on_ready=self._on_ready, notices=self._notices)
+        app = create_app(self._fridge, self._clock, self._config, api, on_ready=self._on_ready, notices=self._notices,
+                         review_decisions=self._review_decisions)
         server = _Server(
             uvicorn.Config(
                 app,

@@ -7,11 +7,17 @@ through untouched.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodySizeLimit", "SecurityHeaders"]
+__all__ = ["BodySizeLimit", "RouteBodyLimit", "SecurityHeaders"]
+
+RouteBodyLimit = tuple[str, "re.Pattern[str]", int]
+"""(method, path pattern, max bytes): a route allowed a larger body than the default cap, which
+then reads it with its own bound (the review video upload)."""
 
 _HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -60,19 +66,30 @@ class SecurityHeaders:
 
 
 class BodySizeLimit:
-    """Refuse request bodies over `max_bytes` with 413 problem+json, before reading them whole."""
+    """Refuse request bodies over `max_bytes` with 413 problem+json, before reading them whole.
 
-    def __init__(self, app: ASGIApp, max_bytes: int = 256 * 1024) -> None:
+    `wider` names the few routes allowed more (method, full-match path pattern, their cap)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = 256 * 1024, wider: Sequence[RouteBodyLimit] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.wider = tuple(wider)
+
+    def _cap(self, scope: Scope) -> int:
+        method, path = scope.get("method", ""), scope.get("path", "")
+        for allowed_method, pattern, cap in self.wider:
+            if method == allowed_method and pattern.fullmatch(path):
+                return cap
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self._cap(scope)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > cap):
+            await self._refuse(scope, send, cap)
             return
         seen = 0
 
@@ -83,18 +100,18 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > cap:
                     return {"type": "http.disconnect"}
             return message
 
         await self.app(scope, counted, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, cap: int) -> None:
         body: dict[str, Any] = {
             "type": "https://freshtap.dev/problems/too-large",
             "title": "Request body too large",
             "status": 413,
-            "detail": f"bodies are limited to {self.max_bytes} bytes",
+            "detail": f"bodies are limited to {cap} bytes",
             "instance": scope.get("path", ""),
         }
         data = json.dumps(body).encode()

@@ -40,3 +40,7 @@ class PostContent:
     jurisdiction: str = "CN"
     """Where the owner is ("CN", "US", "EU"), for the disclosure wording."""
     media: tuple[MediaRef, ...] = field(default_factory=tuple)
+    video_until: str | None = None
+    """While the fridge's video of the review is still expected: until when (RFC 3339, UTC). A channel
+    that carries video (`ChannelLimits.waits_for_video`) holds the post until the video is in
+    `media` or this time has passed; the others post with the poster at once."""

@@ -1,9 +1,14 @@
 """The server's MQTT link: paho-mqtt kept inside this module.
 
 It subscribes to the device -> server channels of every fridge (as a shared subscription when a
-share group is set), hands each message to a worker thread and acknowledges it (PUBACK) only
-after the handler has stored it, so a message is never acknowledged and then lost. It is also
-the `FridgePublisher` through which offers and notices go out.
+share group is set) and puts each message on a bounded queue (a full queue holds up paho's network
+thread, so the broker keeps the rest). One worker thread drains the queue in batches: whatever is
+queued, up to `batch_size` messages, waiting at most `batch_wait` seconds for more once the queue
+is empty (0: never wait; under load batches fill by themselves while the previous one is applied).
+It hands the batch to the handler (`IngestService.handle_batch`, one transaction) and acknowledges
+(PUBACK) every message of it only after the handler returned, i.e. after the commit, so a message
+is never acknowledged and then lost; a crash before the commit gets the batch redelivered. It is
+also the `FridgePublisher` through which offers and notices go out.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,7 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from freshtap.contract import DEVICE_TO_SERVER, Channel, subscription_filter, topic
 
-__all__ = ["MqttEndpoint", "MqttLink", "parse_mqtt_url"]
+__all__ = ["BatchHandler", "Handler", "MqttEndpoint", "MqttLink", "one_at_a_time", "parse_mqtt_url"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,19 @@ def parse_mqtt_url(url: str) -> MqttEndpoint:
 
 
 Handler = Callable[[str, bytes | bytearray], object]
+"""Applies one message (topic, payload)."""
+BatchHandler = Callable[[Sequence[tuple[str, bytes | bytearray]]], object]
+"""Applies a batch of messages (topic, payload each), all durably, or raises."""
+
+
+def one_at_a_time(handler: Handler) -> BatchHandler:
+    """A batch handler that hands each message of the batch to `handler` in turn."""
+
+    def handle(messages: Sequence[tuple[str, bytes | bytearray]]) -> None:
+        for topic_, payload in messages:
+            handler(topic_, payload)
+
+    return handle
 
 
 class MqttLink:
@@ -51,6 +70,9 @@ class MqttLink:
         client_id: str,
         share_group: str | None = None,
         on_connection_change: Callable[[bool], None] | None = None,
+        *,
+        batch_size: int = 500,
+        batch_wait: float = 0.0,
     ) -> None:
         self._endpoint = endpoint
         self._username = username
@@ -58,7 +80,9 @@ class MqttLink:
         self._client_id = client_id
         self._share_group = share_group
         self._on_connection_change = on_connection_change
-        self._handler: Handler | None = None
+        self._handler: BatchHandler | None = None
+        self._batch_size = max(1, batch_size)
+        self._batch_wait = max(0.0, batch_wait)
         self._queue: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue(maxsize=10_000)
         self._client: mqtt.Client | None = None
         self._worker: threading.Thread | None = None
@@ -68,6 +92,10 @@ class MqttLink:
         self.handled = 0
 
     def set_handler(self, handler: Handler) -> None:
+        """Apply messages one at a time with `handler` (acknowledged per batch all the same)."""
+        self._handler = one_at_a_time(handler)
+
+    def set_batch_handler(self, handler: BatchHandler) -> None:
         self._handler = handler
 
     @property
@@ -155,32 +183,64 @@ class MqttLink:
 
     # -- worker ----------------------------------------------------------------------------
 
-    def _handle_with_retry(self, handler: Handler, message: mqtt.MQTTMessage) -> bool:
-        """Hand one message over until it is stored; False if the link stops first.
+    def _handle_with_retry(self, handler: BatchHandler, batch: list[mqtt.MQTTMessage]) -> bool:
+        """Hand one batch over until it is stored; False if the link stops first.
 
-        A store that is down must not turn into an acknowledged, lost message, so the message is
-        kept (unacknowledged, in order) and retried with capped backoff.
+        A store that is down must not turn into acknowledged, lost messages, so the batch is kept
+        (unacknowledged, in order) and retried with capped backoff. The handler is idempotent per
+        `(fridge_id, seq)`, so what a failed try did commit is recognised on the next.
         """
+        messages = [(m.topic, m.payload) for m in batch]
         delay = 0.1
         while True:
             try:
-                handler(message.topic, message.payload)
+                handler(messages)
                 return True
             except Exception:
-                log.exception("ingest failed for a message on %s; retrying in %.1fs", message.topic, delay)
+                log.exception("ingest failed for a batch of %d messages; retrying in %.1fs", len(batch), delay)
             if self._stopping.wait(delay):
                 return False
             delay = min(delay * 2, 10.0)
 
+    def _next_batch(self) -> tuple[list[mqtt.MQTTMessage], bool]:
+        """The next batch (blocks for its first message) and whether the link is stopping."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        deadline: float | None = None
+        while len(batch) < self._batch_size:
+            try:
+                message = self._queue.get_nowait()
+            except queue.Empty:
+                if self._batch_wait <= 0:
+                    break
+                now = time.monotonic()
+                deadline = deadline if deadline is not None else now + self._batch_wait
+                if now >= deadline:
+                    break
+                try:
+                    message = self._queue.get(timeout=deadline - now)
+                except queue.Empty:
+                    break
+            if message is None:
+                return batch, True
+            batch.append(message)
+        return batch, False
+
     def _work(self) -> None:
         while True:
-            message = self._queue.get()
-            if message is None:
+            batch, stopping = self._next_batch()
+            if batch:
+                handler = self._handler
+                assert handler is not None
+                if not self._handle_with_retry(handler, batch):
+                    return
+                self.handled += len(batch)
+                client = self._client
+                if client is not None:
+                    for message in batch:  # only now: the batch is committed
+                        if message.qos > 0:
+                            client.ack(message.mid, message.qos)
+            if stopping:
                 return
-            handler = self._handler
-            assert handler is not None
-            if not self._handle_with_retry(handler, message):
-                return
-            self.handled += 1
-            if self._client is not None and message.qos > 0:
-                self._client.ack(message.mid, message.qos)

@@ -2,7 +2,8 @@
 
 The embedded broker holds a fridge to its quota itself (server/broker/gatekeeper.py). Mosquitto
 2.0 has no per-client publish rate limit, so with an outside broker every message of a flooding
-fridge reaches the server; `IngestRateGuard` sits in front of `IngestService.handle` and keeps
+fridge reaches the server; `IngestRateGuard` sits in front of `IngestService.handle_batch` (or
+`handle`) and keeps
 one token bucket per fridge (`publish_rate`, `publish_burst` of `BrokerLimitSettings`), read
 from the topic alone, before the payload is parsed, so a flood costs microseconds per message.
 
@@ -28,7 +29,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 REASON = "rate_limited"
 
 Handler = Callable[[str, bytes | bytearray], object]
+Messages = Sequence[tuple[str, bytes | bytearray]]
+BatchHandler = Callable[[Messages], Sequence[IngestOutcome]]
 
 
 class Banner(Protocol):
@@ -110,6 +113,25 @@ class IngestRateGuard:
             if not self.admit(topic, payload):
                 return IngestOutcome("rejected", reason=REASON)
             return handler(topic, payload)
+
+        return guarded
+
+    def wrap_batch(self, handler: BatchHandler) -> Callable[[Messages], list[IngestOutcome]]:
+        """`handler`, with each message over its fridge's quota left out of the batch it sees.
+
+        Each message is checked in arrival order, as `wrap` checks them one at a time; a refused
+        one gets its `rate_limited` outcome in its place, and the admitted rest goes on as one batch.
+        """
+
+        def guarded(messages: Messages) -> list[IngestOutcome]:
+            outcomes: list[IngestOutcome | None] = [None] * len(messages)
+            admitted = [i for i, (topic, payload) in enumerate(messages) if self.admit(topic, payload)]
+            refused = IngestOutcome("rejected", reason=REASON)
+            if admitted:
+                applied = handler([messages[i] for i in admitted])
+                for i, outcome in zip(admitted, applied, strict=True):
+                    outcomes[i] = outcome
+            return [refused if o is None else o for o in outcomes]
 
         return guarded
 

@@ -1,10 +1,17 @@
-"""Applying one fridge message.
+"""Applying fridge messages, a batch at a time.
 
-`IngestService.handle(topic, payload)` validates a message against the contract and applies it
-in one transaction together with the record of its `(fridge_id, seq)`, so a redelivery is
-recognised and skipped, and an inventory snapshot older than the newest applied is ignored.
-A message that fails validation is stored as a `Rejection` and counted by reason; nothing a
-message contains can make `handle` raise. Offers lists that changed are published after commit.
+`IngestService.handle_batch(messages)` validates each message against the contract and applies the
+valid ones in ONE transaction per batch, together with the record of each `(fridge_id, seq)`, so a
+redelivery is recognised and skipped, and an inventory snapshot older than the newest applied is
+ignored. Per fridge, only the batch's newest snapshot is applied in full (an older one is recorded
+and `stale`: the newest would overwrite it anyway); events and telemetry are applied in arrival
+order; the fridge's offers are refreshed once per batch, not once per message. The log of applied
+messages, readings and events are written with one executemany per table (ingest/batch.py).
+A message that fails validation is stored as a `Rejection` and counted by reason before the
+transaction, so it never rolls back the good ones; nothing a message contains can make a batch
+raise. If the database refuses the batch, each fridge is retried alone, then each message alone.
+Offers lists that changed are published after commit. `handle(topic, payload)` is a batch of one.
+The MQTT link (ingest/mqtt_link.py) acknowledges a batch's messages only after it committed.
 
 Snapshots also keep each item's fill history (services/runout.py) and file an item that left,
 or cancel the departure of one that came back (services/waste.py); `item_removed` files it too.
@@ -28,13 +35,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, or_, select
 
 from freshtap.clock import Clock
@@ -47,6 +54,8 @@ from freshtap.contract import (
     TelemetryMessage,
     decode,
 )
+from freshtap.server.ingest.batch import Pending, PendingRows, group_by_fridge, newest_snapshots
+from freshtap.server.ingest.confirmations import Confirmations
 from freshtap.server.metrics import Metrics
 from freshtap.server.services.freshness import is_excursion
 from freshtap.server.services.proposals import publish_offers, refresh_fridge
@@ -83,6 +92,15 @@ class IngestOutcome:
     fridge_id: str | None = None
 
 
+def _rejection(now: datetime, topic: str, payload: bytes, reason: str, detail: str) -> Rejection:
+    return Rejection(
+        received_at=now,
+        topic=topic[:300],
+        reason=reason,
+        detail=detail[:500],
+        payload=payload[: MAX_PAYLOAD_BYTES + 1],
+        payload_size=len(payload),
+    )
 
 
 class IngestService:
@@ -101,28 +119,83 @@ class IngestService:
         self._metrics = metrics
         self._refreshed = threading.Condition()
         self._refreshed_through: datetime | None = None
+        self.confirmations = Confirmations.disabled()
+        """Tells fridges what is applied (the runtime sets the real one: server/ingest/confirmations.py)."""
 
     def handle(self, topic: str, payload: bytes | bytearray) -> IngestOutcome:
-        payload = bytes(payload)
-        try:
-            message = decode(topic, payload)
-        except ContractViolation as violation:
-            return self._reject(topic, payload, violation.reason, violation.detail)
-        if not isinstance(message, StateMessage | TelemetryMessage | InventoryMessage | EventMessage):
-            return self._reject(topic, payload, "wrong_channel", f"{message.type} is not sent by fridges")
-        try:
-            return self._apply(message, topic, payload)
-        except IntegrityError:
-            # Another worker applied the same (fridge_id, seq) between our check and our commit.
-            # Anything else must not be acknowledged as if stored: raise, and the link retries.
-            if isinstance(message, StateMessage) or not self._applied(message.fridge_id, message.seq):
-                raise
-            self._metrics.ingested.labels(type=message.type, outcome="duplicate").inc()
-            return IngestOutcome("duplicate", fridge_id=message.fridge_id)
-        except DataError as exc:
-            # Valid by the contract yet refused by the database (a value out of its range): the same
-            # message would fail forever, so it is rejected and kept, never retried into a jam.
-            return self._reject(topic, payload, "invalid", f"refused by the database: {exc.orig}"[:300])
+        """Apply one message: a batch of one (see `handle_batch`)."""
+        return self.handle_batch([(topic, payload)])[0]
+
+    def handle_batch(self, messages: Sequence[tuple[str, bytes | bytearray]]) -> list[IngestOutcome]:
+        """Apply a batch of messages in one transaction; one outcome per message, in order.
+
+        Every message is validated first: a bad one is rejected (stored, counted) and never takes
+        the others down with it. The valid ones are applied per fridge in arrival order, in ONE
+        transaction for the whole batch; if the database refuses it, each fridge's messages are
+        retried in a transaction of their own, and a fridge that fails again one message at a time,
+        so one fridge's bad row never holds back another's. An error that persists even then (the
+        database is down) is raised: nothing of the batch may be acknowledged, the link retries it.
+        """
+        outcomes: list[IngestOutcome | None] = [None] * len(messages)
+        valid: list[Pending] = []
+        refused: list[tuple[int, str, bytes, str, str]] = []
+        for index, (topic, raw) in enumerate(messages):
+            payload = bytes(raw)
+            try:
+                message = decode(topic, payload)
+            except ContractViolation as violation:
+                refused.append((index, topic, payload, violation.reason, violation.detail))
+                continue
+            if not isinstance(message, StateMessage | TelemetryMessage | InventoryMessage | EventMessage):
+                refused.append((index, topic, payload, "wrong_channel", f"{message.type} is not sent by fridges"))
+                continue
+            valid.append(Pending(index, message, topic, payload))
+        if refused:
+            for (index, *_), outcome in zip(refused, self._reject_all([r[1:] for r in refused]), strict=True):
+                outcomes[index] = outcome
+        groups = group_by_fridge(valid)
+        if groups:
+            try:
+                outcomes_of = self._apply_groups(groups)
+            except SQLAlchemyError:
+                if len(groups) == 1:
+                    outcomes_of = {}
+                    for items in groups.values():
+                        outcomes_of.update(self._apply_fridge_alone(items))
+                else:
+                    log.warning("an ingest batch of %d fridges failed; retrying each fridge alone", len(groups))
+                    outcomes_of = {}
+                    for fridge_id, items in groups.items():
+                        try:
+                            outcomes_of.update(self._apply_groups({fridge_id: items}))
+                        except SQLAlchemyError:
+                            outcomes_of.update(self._apply_fridge_alone(items))
+            for index, outcome in outcomes_of.items():
+                outcomes[index] = outcome
+        assert all(o is not None for o in outcomes)
+        self.confirmations.handled_batch(messages, outcomes)  # confirmations: keep this call after the commit
+        return [o for o in outcomes if o is not None]
+
+    def _apply_fridge_alone(self, items: list[Pending]) -> dict[int, IngestOutcome]:
+        """One fridge's messages one transaction each, after its batch failed (see `handle_batch`)."""
+        outcomes: dict[int, IngestOutcome] = {}
+        for item in items:
+            message = item.message
+            try:
+                outcomes.update(self._apply_groups({message.fridge_id: [item]}))
+            except IntegrityError:
+                # Another worker applied the same (fridge_id, seq) between our check and our commit.
+                # Anything else must not be acknowledged as if stored: raise, and the link retries.
+                if isinstance(message, StateMessage) or not self._applied(message.fridge_id, message.seq):
+                    raise
+                self._metrics.ingested.labels(type=message.type, outcome="duplicate").inc()
+                outcomes[item.index] = IngestOutcome("duplicate", fridge_id=message.fridge_id)
+            except DataError as exc:
+                # Valid by the contract yet refused by the database (a value out of its range): the
+                # same message would fail forever, so it is rejected and kept, never retried into a jam.
+                detail = f"refused by the database: {exc.orig}"[:300]
+                outcomes[item.index] = self._reject(item.topic, item.payload, "invalid", detail)
+        return outcomes
 
     def _applied(self, fridge_id: str, seq: int) -> bool:
         with self._sessions() as session:
@@ -133,68 +206,127 @@ class IngestService:
         self._reject("(refused by the broker)", b"", "too_large" if reason == "oversized" else "malformed", detail)
 
     def _reject(self, topic: str, payload: bytes, reason: str, detail: str) -> IngestOutcome:
-        self._metrics.rejected.labels(reason=reason).inc()
-        kept = payload[: MAX_PAYLOAD_BYTES + 1]
-        with self._sessions() as session:
-            session.add(
-                Rejection(
-                    received_at=self._clock.now(),
-                    topic=topic[:300],
-                    reason=reason,
-                    detail=detail[:500],
-                    payload=kept,
-                    payload_size=len(payload),
-                )
-            )
-            session.commit()
-        log.info("rejected message on %s: %s (%s)", topic[:120], reason, detail[:200])
-        return IngestOutcome("rejected", reason=reason)
+        return self._reject_all([(topic, payload, reason, detail)])[0]
 
-    def _apply(
-        self, message: StateMessage | TelemetryMessage | InventoryMessage | EventMessage, topic: str, payload: bytes
-    ) -> IngestOutcome:
+    def _reject_all(self, refused: Sequence[tuple[str, bytes, str, str]]) -> list[IngestOutcome]:
+        """Store and count rejected messages, all in one transaction: (topic, payload, reason, detail) each."""
         now = self._clock.now()
-        republish = False
+        with self._sessions() as session:
+            for topic, payload, reason, detail in refused:
+                session.add(_rejection(now, topic, payload, reason, detail))
+            session.commit()
+        outcomes = []
+        for topic, _, reason, detail in refused:
+            self._metrics.rejected.labels(reason=reason).inc()
+            log.info("rejected message on %s: %s (%s)", topic[:120], reason, detail[:200])
+            outcomes.append(IngestOutcome("rejected", reason=reason))
+        return outcomes
+
+    def _apply_groups(self, groups: dict[str, list[Pending]]) -> dict[int, IngestOutcome]:
+        """Apply each fridge's messages of the batch, all in one transaction; then publish what changed.
+
+        Per fridge: only the newest snapshot of the batch is applied in full (an older one is
+        recorded and `stale`, as it would be once the newest had been applied); events and
+        telemetry in arrival order; then one offers refresh if anything moved. The `(fridge_id,
+        seq)` log, readings and events are written many rows per statement (`PendingRows`).
+        Metrics are counted and offers published only after the commit.
+        """
+        now = self._clock.now()
+        outcomes: dict[int, IngestOutcome] = {}
+        counted: list[tuple[str, Outcome]] = []
+        unknown: list[Pending] = []
+        publish: list[str] = []
+        rows = PendingRows()
+        newest = newest_snapshots(groups)
         with self._sessions() as session:
             # One apply per fridge at a time, to commit (see the module docstring). NO KEY UPDATE, not
             # UPDATE: rows that only reference the fridge (an order being placed) must not wait on it.
-            fridge = session.get(Fridge, message.fridge_id, with_for_update=_FRIDGE_LOCK)
-            if fridge is None:
-                session.rollback()
-                return self._reject(topic, payload, "unknown_fridge", f"no fridge {message.fridge_id}")
-            if isinstance(message, StateMessage):
-                outcome = self._apply_state(fridge, message)
-                republish = outcome == "applied" and message.body.online
-            else:
-                if session.get(AppliedMessage, (message.fridge_id, message.seq)) is not None:
-                    self._metrics.ingested.labels(type=message.type, outcome="duplicate").inc()
-                    return IngestOutcome("duplicate", fridge_id=message.fridge_id)
-                session.add(
-                    AppliedMessage(
-                        fridge_id=message.fridge_id, seq=message.seq, type=message.type, at=message.at, received_at=now
-                    )
-                )
-                if isinstance(message, InventoryMessage):
-                    outcome = self._apply_inventory(session, fridge, message, now)
-                    reassess = True
-                elif isinstance(message, TelemetryMessage):
-                    reassess = self._moves_deadlines(session, fridge, message)
-                    outcome = self._apply_telemetry(session, fridge, message)
-                else:
-                    outcome = self._apply_event(session, fridge, message, now)
-                    reassess = True
-                if outcome == "applied" and reassess:
-                    republish = refresh_fridge(session, fridge.id, now, self._settings)
-            session.add(fridge)
+            # All of the batch's fridges in one statement, in id order, so two workers never deadlock.
+            fridges = {
+                f.id: f
+                for f in session.exec(
+                    select(Fridge)
+                    .where(col(Fridge.id).in_(list(groups)))
+                    .order_by(col(Fridge.id))
+                    .with_for_update(key_share=True)
+                ).all()
+            }
+            done = self._already_applied(session, groups)
+            for fridge_id, items in groups.items():
+                fridge = fridges.get(fridge_id)
+                if fridge is None:
+                    unknown.extend(items)
+                    continue
+                reassess = republish = False
+                for item in items:
+                    message = item.message
+                    if isinstance(message, StateMessage):
+                        outcome = self._apply_state(fridge, message)
+                        republish = republish or (outcome == "applied" and message.body.online)
+                    elif (fridge_id, message.seq) in done:
+                        outcome = "duplicate"
+                    else:
+                        done.add((fridge_id, message.seq))
+                        rows.applied.append(
+                            {
+                                "fridge_id": fridge_id,
+                                "seq": message.seq,
+                                "type": message.type,
+                                "at": message.at,
+                                "received_at": now,
+                            }
+                        )
+                        moves = True
+                        if isinstance(message, InventoryMessage):
+                            if message.seq < newest[fridge_id]:
+                                outcome = "stale"  # the batch holds a newer snapshot of this fridge
+                            else:
+                                outcome = self._apply_inventory(session, fridge, message, now, rows)
+                        elif isinstance(message, TelemetryMessage):
+                            moves = self._moves_deadlines(session, fridge, message, rows)
+                            outcome = self._apply_telemetry(fridge, message, rows)
+                        else:
+                            outcome = self._apply_event(session, fridge, message, now, rows)
+                        reassess = reassess or (outcome == "applied" and moves)
+                    outcomes[item.index] = IngestOutcome(outcome, fridge_id=fridge_id)
+                    counted.append((message.type, outcome))
+                if reassess:
+                    rows.flush(session)  # the offer rules read the temperature history
+                    republish = refresh_fridge(session, fridge_id, now, self._settings) or republish
+                session.add(fridge)
+                if republish:
+                    publish.append(fridge_id)
+            for item in unknown:
+                detail = f"no fridge {item.message.fridge_id}"
+                session.add(_rejection(now, item.topic, item.payload, "unknown_fridge", detail))
+            rows.finish(session)
             session.commit()
-            if republish:
-                publish_offers(session, self._publisher, fridge.id, now)
+            for fridge_id in publish:
+                publish_offers(session, self._publisher, fridge_id, now)
                 self._metrics.offers_published.inc()
-        self._metrics.ingested.labels(type=message.type, outcome=outcome).inc()
-        return IngestOutcome(outcome, fridge_id=message.fridge_id)
+        for type_, outcome in counted:
+            self._metrics.ingested.labels(type=type_, outcome=outcome).inc()
+        for item in unknown:
+            self._metrics.rejected.labels(reason="unknown_fridge").inc()
+            log.info("rejected message on %s: unknown_fridge", item.topic[:120])
+            outcomes[item.index] = IngestOutcome("rejected", reason="unknown_fridge")
+        return outcomes
 
     @staticmethod
-    def _moves_deadlines(session: Session, fridge: Fridge, message: TelemetryMessage) -> bool:
+    def _already_applied(session: Session, groups: dict[str, list[Pending]]) -> set[tuple[str, int]]:
+        """The batch's `(fridge_id, seq)` pairs already in the log, in one query."""
+        seqs = {p.message.seq for items in groups.values() for p in items if not isinstance(p.message, StateMessage)}
+        if not seqs:
+            return set()
+        found = session.exec(
+            select(AppliedMessage.fridge_id, AppliedMessage.seq).where(
+                col(AppliedMessage.fridge_id).in_(list(groups)), col(AppliedMessage.seq).in_(sorted(seqs))
+            )
+        ).all()
+        return {(fridge_id, seq) for fridge_id, seq in found}
+
+    @staticmethod
+    def _moves_deadlines(session: Session, fridge: Fridge, message: TelemetryMessage, rows: PendingRows) -> bool:
         """Whether this telemetry can move a deadline: it, or the reading it follows, is an excursion.
 
         Called before the readings are stored. In order, the reading before is the fridge's last
@@ -208,6 +340,7 @@ class IngestService:
             if in_order:
                 before = (fridge.compartments or {}).get(reading.id)
             else:
+                rows.flush(session)
                 before = session.exec(
                     select(TelemetryReading.temp_c)
                     .where(
@@ -234,7 +367,9 @@ class IngestService:
         fridge.agent = message.body.agent or fridge.agent
         return "applied"
 
-    def _apply_inventory(self, session: Session, fridge: Fridge, message: InventoryMessage, now: datetime) -> Outcome:
+    def _apply_inventory(
+        self, session: Session, fridge: Fridge, message: InventoryMessage, now: datetime, rows: PendingRows
+    ) -> Outcome:
         if fridge.inventory_seq is not None and message.seq <= fridge.inventory_seq:
             return "stale"
         fridge.inventory_seq = message.seq
@@ -285,6 +420,7 @@ class IngestService:
             record.updated_at = now
             session.add(record)
         record_fills(session, fridge.id, fills, message.at)
+        rows.flush(session)  # departures read the temperature history; newer events are read below
         record_departures(session, fridge, departed, message.at, "snapshot", self._settings)
         restock_arrivals(session, self._publisher, fridge.id, message.body.items, now)  # services/restock.py
         # Events the device sent after this snapshot, applied before it arrived, still hold.
@@ -294,41 +430,50 @@ class IngestService:
             .order_by(col(FridgeEvent.seq))
         ).all()
         for event in newer:
-            self._apply_item_effect(session, fridge, event.kind, event.item_id, event.at or message.at, now)
+            self._apply_item_effect(session, fridge, event.kind, event.item_id, event.at or message.at, now, rows)
         return "applied"
 
     @staticmethod
-    def _apply_telemetry(session: Session, fridge: Fridge, message: TelemetryMessage) -> Outcome:
+    def _apply_telemetry(fridge: Fridge, message: TelemetryMessage, rows: PendingRows) -> Outcome:
         newest = fridge.telemetry_at
-        for reading in message.body.compartments:
-            session.add(
-                TelemetryReading(fridge_id=fridge.id, at=message.at, compartment=reading.id, temp_c=reading.temp_c)
-            )
+        rows.telemetry.extend(
+            {"fridge_id": fridge.id, "at": message.at, "compartment": reading.id, "temp_c": reading.temp_c}
+            for reading in message.body.compartments
+        )
         if newest is None or message.at >= newest:
             fridge.telemetry_at = message.at
             fridge.door_open = message.body.door_open
             fridge.compartments = {c.id: c.temp_c for c in message.body.compartments}
         return "applied"
 
-    def _apply_event(self, session: Session, fridge: Fridge, message: EventMessage, now: datetime) -> Outcome:
+    def _apply_event(
+        self, session: Session, fridge: Fridge, message: EventMessage, now: datetime, rows: PendingRows
+    ) -> Outcome:
         body = message.body
-        session.add(
-            FridgeEvent(
-                fridge_id=fridge.id,
-                seq=message.seq,
-                at=message.at,
-                kind=body.kind.value,
-                item_id=body.item_id,
-                detail=dict(body.detail),
-            )
+        rows.events.append(
+            {
+                "fridge_id": fridge.id,
+                "seq": message.seq,
+                "at": message.at,
+                "kind": body.kind.value,
+                "item_id": body.item_id,
+                "detail": dict(body.detail),
+            }
         )
         # A snapshot newer than this event already shows its effect (and perhaps its undoing).
         if fridge.inventory_seq is None or message.seq > fridge.inventory_seq:
-            self._apply_item_effect(session, fridge, body.kind.value, body.item_id, message.at, now)
+            self._apply_item_effect(session, fridge, body.kind.value, body.item_id, message.at, now, rows)
         return "applied"
 
     def _apply_item_effect(
-        self, session: Session, fridge: Fridge, kind: str, item_id: str | None, at: datetime, now: datetime
+        self,
+        session: Session,
+        fridge: Fridge,
+        kind: str,
+        item_id: str | None,
+        at: datetime,
+        now: datetime,
+        rows: PendingRows,
     ) -> None:
         """What an `item_opened` or `item_removed` event does to the inventory (other kinds do nothing)."""
         if item_id is None or kind not in ("item_opened", "item_removed"):
@@ -341,6 +486,7 @@ class IngestService:
         if kind == "item_removed" and record.present:
             record.present = False
             record.removed_at = at
+            rows.flush(session)  # the departure reads the temperature history
             record_departures(session, fridge, [record], at, "event", self._settings)
         record.updated_at = now
         session.add(record)

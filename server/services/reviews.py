@@ -8,8 +8,10 @@
 - `edit` takes the owner's note and rating (they become facts and the sentences are drafted
   again) and the owner's own wording of the whole text per language.
 - `approve` records, in one transaction: the decision, a `ReviewConsent` per channel with the
-  exact text the owner was shown, the referral link, and one social outbox entry per channel
-  (`social_outbox.enqueue_post`). The text shown must be the text that will be posted (the
+  exact text the owner was shown, the referral link, the poster (drawn with that link,
+  `review_media`), and one social outbox entry per channel (`social_outbox.enqueue_post`) whose
+  post carries the poster and waits up to `reviews.video_wait_minutes` for the fridge's video
+  (`services/review_media.py`). The text shown must be the text that will be posted (the
   preview of `view`), or nothing is approved. Approving again returns the first approval.
 - `skip` closes the draft; nothing is ever posted from it.
 """
@@ -29,8 +31,10 @@ from sqlmodel import Session, col, func, select
 
 from freshtap.clock import Clock
 from freshtap.contract import Channel, NoticeBody, NoticeMessage, encode
+from freshtap.media.errors import MediaError
+from freshtap.media.poster import PosterSpec, render_poster
 from freshtap.server.domain.errors import Conflict, InvalidRequest, NotFound
-from freshtap.server.domain.review_drafts import LANGUAGES, Language, compose
+from freshtap.server.domain.review_drafts import LANGUAGES, Language, compose, fact_chips
 from freshtap.server.domain.review_facts import (
     Fact,
     OwnerInput,
@@ -41,9 +45,10 @@ from freshtap.server.domain.review_facts import (
     facts_to_json,
     gather_facts,
 )
-from freshtap.server.domain.social_posts import PostContent
+from freshtap.server.domain.social_posts import MediaRef, PostContent
 from freshtap.server.services.freshness import temperature_history
 from freshtap.server.services.publisher import FridgePublisher
+from freshtap.server.services.review_media import store_poster
 from freshtap.server.services.social_outbox import enqueue_post
 from freshtap.server.social.disclosure import Disclosure, disclosure_for
 from freshtap.server.store.history_models import ItemHistory
@@ -60,6 +65,7 @@ __all__ = [
     "ReviewService",
     "ReviewView",
     "available_channels",
+    "poster_spec",
     "send_notice",
 ]
 
@@ -149,6 +155,20 @@ def preview(disclosure: Disclosure, text: str) -> str:
     return "\n".join(part for part in (disclosure.label, text, disclosure.note) if part)
 
 
+def poster_spec(view: ReviewView, language: Language, referral_url: str) -> PosterSpec:
+    """The poster of `view` in `language`: the approved text once approved in it, else the draft's."""
+    draft = view.draft
+    approved = draft.approved_text if draft.approved_language == language and draft.approved_text else None
+    return PosterSpec(
+        product_name=view.product.name,
+        review=approved or view.texts[language],
+        referral_url=referral_url,
+        facts=fact_chips(view.facts, language),
+        disclosure=view.disclosures[language].label or None,
+        qr_caption="扫码购买 · Scan to buy",
+    )
+
+
 class ReviewService:
     def __init__(
         self, sessions: Callable[[], Session], clock: Clock, settings: Settings, publisher: FridgePublisher
@@ -191,12 +211,12 @@ class ReviewService:
             draft = self._draft_one(order_id, now)
             if draft is not None:
                 made += 1
-                send_notice(
-                    self._publisher,
-                    draft.fridge_id,
-                    now,
-                    {"kind": "review_draft", "draft_id": draft.id, "order_id": draft.order_id},
-                )
+                notice: dict[str, object] = {"kind": "review_draft", "draft_id": draft.id, "order_id": draft.order_id}
+                with self._sessions() as session:
+                    product = session.get(Product, draft.product_id)
+                if product is not None:  # what the fridge's video is about: its frames of this GTIN
+                    notice.update(gtin=product.gtin, product_name=product.name)
+                send_notice(self._publisher, draft.fridge_id, now, notice)
         return made
 
     def _draft_one(self, order_id: str, now: datetime) -> ReviewDraft | None:
@@ -443,6 +463,8 @@ class ReviewService:
                 )
             session.flush()
             url = f"{self._settings.resolved_public_url.rstrip('/')}/r/{link.code}"
+            media = self._poster(session, view, lang, url, now)
+            video_until = now + timedelta(minutes=self._settings.reviews.video_wait_minutes)
             outbox_ids = [
                 enqueue_post(
                     session,
@@ -455,6 +477,8 @@ class ReviewService:
                         referral_url=url,
                         incentive=view.incentive,
                         jurisdiction=self._settings.reviews.jurisdiction,
+                        media=media,
+                        video_until=video_until.isoformat(),
                     ),
                     now,
                 )
@@ -468,6 +492,17 @@ class ReviewService:
                 return self._replay(session, draft, wanted, language)
             session.refresh(draft)
             return Approval(self._view(session, draft), outbox_ids)
+
+    def _poster(
+        self, session: Session, view: ReviewView, language: Language, url: str, now: datetime
+    ) -> tuple[MediaRef, ...]:
+        """The approval's poster, drawn now with the post's link (none if it cannot be drawn)."""
+        try:
+            png = render_poster(poster_spec(view, language, url))
+        except MediaError as exc:
+            log.warning("review %s is posted without a poster: %s", view.draft.id, exc)
+            return ()
+        return (store_poster(session, view.draft, png, now),)
 
     def _replay(self, session: Session, draft: ReviewDraft, channels: list[str], language: str) -> Approval:
         view = self._view(session, draft)

@@ -17,6 +17,13 @@
   by the claim that still holds the entry (`claim_token`), and `sent` is final.
 - **Consent.** Before posting, the owner's consent for this (approval, channel) must be on record
   (`review_consent`); without it the entry is dead-lettered and nothing is posted.
+- **Waiting for the video.** A channel that carries video (`ChannelLimits.waits_for_video`: the
+  local feed, Douyin, Xiaohongshu) does not post while the fridge's video is still expected (the
+  post's `video_until` has not passed and no video is in its media): the entry goes back to
+  pending, the attempt uncounted, until the deadline (looked at again every `owner_poll_seconds`);
+  the upload adds the video to the post and makes it due at once. After the deadline it posts with
+  the poster alone. Other channels post with the poster at once; a video that arrives after a
+  post was sent is not posted again.
 - **Retries.** Capped exponential backoff with full jitter (`domain/social_retry.py`); after a
   429 never before its `Retry-After`. After `max_attempts` the entry is dead: counted in
   `freshtap_social_dead_letters_total`, logged, and the reason is kept in `last_error`.
@@ -38,6 +45,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from freshtap.clock import Clock
+from freshtap.server.domain.social_posts import PostContent
 from freshtap.server.domain.social_retry import next_attempt_at
 from freshtap.server.metrics import Metrics
 from freshtap.server.services.social_outbox import post_from_payload
@@ -89,6 +97,8 @@ class RelayReport:
     retried: int = 0
     dead: int = 0
     awaiting_owner: int = 0
+    waiting_video: int = 0
+    """Posts held back because the fridge's video is still expected."""
     lost: int = 0
     """Claims whose lease another relay took over before this one could record the outcome."""
     outcomes: list[tuple[str, str]] = field(default_factory=list)
@@ -228,6 +238,11 @@ class SocialRelay:
             self._finish_dead(claim, entry, f"gave up after {claim.attempts - 1} attempts (relay lost mid-post)",
                               report)
             return
+        if claim.mode == "publish":
+            until = _video_expected_until(channel, entry.payload, self._clock.now())
+            if until is not None:
+                self._wait_for_video(claim, entry, until, report)
+                return
         try:
             if claim.mode == "poll" and isinstance(channel, OwnerConfirmed) and entry.remote_id:
                 result = channel.poll(entry.remote_id)
@@ -268,6 +283,19 @@ class SocialRelay:
         else:
             report.sent += 1
         self._count(entry.channel, outcome, report, entry.id)
+
+    def _wait_for_video(self, claim: _Claim, entry: SocialOutboxEntry, until: datetime, report: RelayReport) -> None:
+        # Not an attempt: the claim's count is taken back, and the entry sleeps until the video's
+        # deadline (the upload wakes it sooner; a look every owner_poll_seconds covers a race with it).
+        recheck = self._clock.now() + timedelta(seconds=self._settings.owner_poll_seconds)
+        values = {"status": "pending", "next_attempt_at": min(until, recheck), "lease_until": None,
+                  "claim_token": None, "attempts": max(claim.attempts - 1, 0),
+                  "last_error": f"waiting for the fridge's video until {until.isoformat()}"}
+        if not self._record(claim, values):
+            report.lost += 1
+            return
+        report.waiting_video += 1
+        self._count(entry.channel, "waiting_video", report, entry.id)
 
     def _failed(
         self, claim: _Claim, entry: SocialOutboxEntry, reason: str, retry_after: float | None, report: RelayReport
@@ -332,6 +360,20 @@ class SocialRelay:
         report.outcomes.append((entry_id, outcome))
         if self._metrics is not None:
             self._metrics.social_posts.labels(channel=channel, outcome=outcome).inc()
+
+
+def _video_expected_until(channel: Channel, payload: dict[str, Any], now: datetime) -> datetime | None:
+    """Until when this post should wait for the fridge's video here; None to post now."""
+    if not channel.limits.waits_for_video:
+        return None
+    post: PostContent = post_from_payload(payload)
+    if post.video_until is None or any(m.kind.startswith("video") for m in post.media):
+        return None
+    try:
+        until = datetime.fromisoformat(post.video_until)
+    except ValueError:
+        return None
+    return until if now < until else None
 
 
 class RelayWorker:

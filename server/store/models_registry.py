@@ -29,6 +29,7 @@ from freshtap.server.store.payments_models import (
     SpendingLimit,
     WebhookEvent,
 )
+from freshtap.server.store.review_media_models import ReviewMedia
 from freshtap.server.store.security_models import PurchaseAttempt, RetainedOrder
 from freshtap.server.store.shipment_models import OrderFulfilment, ShipmentEvent
 from freshtap.server.store.social_models import ReferralLink, ReferralOrder, ReviewConsent, ReviewDraft, Reward
@@ -59,6 +60,7 @@ __all__ = [
     "RetainedOrder",
     "ReviewConsent",
     "ReviewDraft",
+    "ReviewMedia",
     "Reward",
     "SandboxAction",
     "SandboxCharge",

@@ -33,10 +33,12 @@ __all__ = [
     "CHANNEL_TYPE",
     "DEVICE_TO_SERVER",
     "FRIDGE_ID_PATTERN",
+    "MAX_APPLIED_RANGES",
     "MAX_PAYLOAD_BYTES",
     "SCHEMA_VERSION",
     "SERVER_TO_DEVICE",
     "TOPIC_PREFIX",
+    "AppliedBody",
     "Basis",
     "Channel",
     "Compartment",
@@ -64,6 +66,8 @@ __all__ = [
     "StateMessage",
     "TelemetryBody",
     "TelemetryMessage",
+    "applied_notice",
+    "applied_seqs",
     "decode",
     "encode",
     "format_utc",
@@ -319,7 +323,45 @@ class NoticeBody(BaseModel):
     # Notices carry kind-specific fields beside `kind`; they are kept, not ignored.
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
 
-    kind: Literal["order_status", "review_draft", "reward"]
+    kind: Literal["order_status", "review_draft", "reward", "applied"]
+
+
+MAX_APPLIED_RANGES = 1000
+"""At most this many seq ranges in one `applied` notice (about 42 KiB at the largest seqs)."""
+
+SeqRange = tuple[Annotated[int, Field(ge=0, le=2**63 - 1)], Annotated[int, Field(ge=0, le=2**63 - 1)]]
+
+
+class AppliedBody(_Strict):
+    """The body of a `notice` of kind `applied`: the fridge's messages the server is done with.
+
+    `seqs` are inclusive `[first, last]` ranges of `seq`, ascending and disjoint. Each named message
+    is durably applied, or deliberately ignored for good (a duplicate, a stale snapshot, rejected as
+    invalid): the fridge may forget it. A seq never named may still be in flight; sending it again
+    is harmless (the server applies each `(fridge_id, seq)` once).
+    """
+
+    kind: Literal["applied"]
+    seqs: list[SeqRange] = Field(min_length=1, max_length=MAX_APPLIED_RANGES)
+
+
+def applied_notice(fridge_id: str, seqs: list[tuple[int, int]], at: datetime) -> NoticeMessage:
+    """The `applied` notice telling `fridge_id` that the messages in `seqs` are handled."""
+    body = AppliedBody(kind="applied", seqs=seqs)
+    return NoticeMessage(type="notice", fridge_id=fridge_id, at=at, body=NoticeBody.model_validate(body.model_dump()))
+
+
+def applied_seqs(notice: NoticeMessage) -> list[tuple[int, int]]:
+    """The ranges of an `applied` notice; `ContractViolation("invalid")` if its body is malformed."""
+    try:
+        body = AppliedBody.model_validate(notice.body.model_dump(), strict=False)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise ContractViolation("invalid", f"applied notice: {where}: {first.get('msg')}"[:300]) from None
+    if any(first > last for first, last in body.seqs):
+        raise ContractViolation("invalid", "applied notice: a range ends before it starts")
+    return [(first, last) for first, last in body.seqs]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,7 +466,7 @@ def decode(topic_name: str, payload: bytes | bytearray) -> Message:
     if raw.get("v") != SCHEMA_VERSION or isinstance(raw.get("v"), bool):
         raise ContractViolation("bad_version", f"v must be {SCHEMA_VERSION}, got {raw.get('v')!r}")
     kind = raw.get("type")
-    if kind not in _KNOWN_TYPES:
+    if not isinstance(kind, str) or kind not in _KNOWN_TYPES:
         raise ContractViolation("unknown_type", f"type {kind!r}")
     if kind != CHANNEL_TYPE[channel]:
         raise ContractViolation("wrong_channel", f"type {kind!r} on the {channel.value} topic")

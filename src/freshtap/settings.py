@@ -165,6 +165,11 @@ class ReviewSettings(BaseModel):
     draft_after_delivered_days: float = Field(default=3.0, ge=0)
     """An order delivered but never seen restocked gets its draft this many days after delivery."""
     jurisdiction: Literal["CN", "US", "EU"] = "CN"
+    video_max_bytes: int = Field(default=20 * 1024 * 1024, ge=64 * 1024)
+    """The largest review video a fridge may upload (`PUT /api/v1/review-drafts/{id}/video`), bytes."""
+    video_wait_minutes: float = Field(default=30.0, ge=0)
+    """How long after approval a post to a channel that carries video (local feed, Douyin,
+    Xiaohongshu) waits for the fridge's video before it goes out with the poster alone."""
 
 
 class ReferralSettings(BaseModel):
@@ -247,6 +252,18 @@ class PrivacySettings(BaseModel):
     set it to what your jurisdiction requires."""
 
 
+class IngestSettings(BaseModel):
+    """How the server's MQTT link batches ingest (server/ingest/mqtt_link.py).
+
+    Environment: `FRESHTAP_INGEST__BATCH_SIZE=500`, `FRESHTAP_INGEST__BATCH_WAIT_MS=0`.
+    """
+
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    """At most this many messages are applied in one transaction (and acknowledged after it)."""
+    batch_wait_ms: float = Field(default=0.0, ge=0, le=1000)
+    """How long a batch may wait for more once the queue is empty; 0: take what is queued."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FRESHTAP_",
@@ -297,6 +314,7 @@ class Settings(BaseSettings):
     offers: OfferSettings = OfferSettings()
     payments: PaymentSettings = PaymentSettings()
     broker_limits: BrokerLimitSettings = BrokerLimitSettings()
+    ingest: IngestSettings = IngestSettings()
     social_channels: SocialChannelSettings = SocialChannelSettings()
     social_outbox: SocialOutboxSettings = SocialOutboxSettings()
     reviews: ReviewSettings = ReviewSettings()

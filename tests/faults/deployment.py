@@ -28,6 +28,7 @@ from freshtap.server.store.db import create_db_engine, migrate, session_factory
 from freshtap.settings import Settings
 from tests.conftest import POSTGRES_ADMIN_URL, free_port
 from tests.faults.broker import BrokerSettings, DurableBroker
+from tests.faults.device_fleet import ConfirmingFleet
 from tests.faults.fleet import PublishingFleet
 from tests.faults.ledger import FaultReport, duplicate_effects, stored_keys
 from tests.stack import FRESHTAP, wait_until
@@ -69,7 +70,7 @@ class FaultStack:
     broker: DurableBroker
     fridges: dict[str, str]
     _runtimes: list[ServerRuntime] = field(default_factory=list)
-    _fleets: list[PublishingFleet] = field(default_factory=list)
+    _fleets: list[PublishingFleet | ConfirmingFleet] = field(default_factory=list)
     _workers: list[Worker] = field(default_factory=list)
 
     def settings(self, **overrides: Any) -> Settings:
@@ -88,6 +89,13 @@ class FaultStack:
         self._runtimes.append(runtime)
         runtime.start()
         return runtime
+
+    def confirming_fleet(self) -> ConfirmingFleet:
+        """Fridges on the device's own uplink and outbox, waiting for the server's confirmations."""
+        fleet = ConfirmingFleet(self.broker.url, self.fridges, self.workdir / "devices")
+        self._fleets.append(fleet)
+        fleet.connect()
+        return fleet
 
     def fleet(self, window: int = 100) -> PublishingFleet:
         fleet = PublishingFleet("127.0.0.1", self.broker.port, self.fridges, window=window)
@@ -176,7 +184,7 @@ class FaultStack:
     def report(
         self,
         case: str,
-        fleet: PublishingFleet,
+        fleet: PublishingFleet | ConfirmingFleet,
         duplicates_suppressed: int,
         faults: list[str],
         **notes: object,

@@ -70,6 +70,8 @@ class FridgeClient:
 
     def _received(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         body = json.loads(message.payload)
+        if body["body"].get("kind") == "applied":
+            return  # server confirmations (docs/contract.md): the agent's uplink consumes those
         (self.notices if message.topic.endswith("/notices") else self.offers).put(body)
 
     def publish_inventory(self, seq: int, items: list[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from freshtap.contract import Channel, topic
+from freshtap.media import RenderedVideo, VideoSpec, render_video
 from freshtap.server.services import accounts
 from tests.server.conftest import Api, _z, api, database_url  # noqa: F401 - the API lane's fixtures
 
@@ -115,3 +116,25 @@ def draft_of(api: Api, reviewed: Reviewed) -> dict[str, Any]:
 @pytest.fixture
 def reviewed(api: Api) -> Reviewed:
     return reviewed_order(api)
+
+
+@pytest.fixture(scope="session")
+def review_video() -> RenderedVideo:
+    """A review video as a fridge uploads it: 720x1280, 8 s (at 10 fps, to keep the lane fast)."""
+    return render_video(VideoSpec(product_name="Whole milk 1 L", offer="Running low", delivery="Delivered",
+                                  restock="Back in the fridge", duration_s=8.0, fps=10))
+
+
+def approve(api: Api, reviewed: Reviewed, draft: dict[str, Any], channels: list[str]) -> None:
+    answer = api.client.post(
+        f"/api/v1/review-drafts/{draft['draft_id']}/approve",
+        headers=reviewed.home.headers,
+        json={"channels": channels, "language": "zh", "shown_text": draft["preview"]["zh"]},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def put_video(api: Api, headers: dict[str, str], draft_id: str, data: bytes,
+              content_type: str = "video/webm") -> Any:
+    return api.client.put(f"/api/v1/review-drafts/{draft_id}/video", content=data,
+                          headers={**headers, "Content-Type": content_type})

@@ -23,7 +23,8 @@ def test_a_restocked_order_gets_one_draft_from_its_facts(api: Api, reviewed: Rev
     assert api.services.reviews.create_due_drafts() == 0  # idempotent per order
     draft = draft_of(api, reviewed)
     assert _notices(api, reviewed.home.fridge.fridge_id, "review_draft") == [
-        {"kind": "review_draft", "draft_id": draft["draft_id"], "order_id": reviewed.order_id}
+        {"kind": "review_draft", "draft_id": draft["draft_id"], "order_id": reviewed.order_id,
+         "gtin": "09506000134352", "product_name": draft["product_name"]}
     ]
     kinds = {f["kind"]: f for f in draft["facts"]}
     assert set(kinds) == {"product", "bought_at", "lasted", "storage_temp", "excursion", "freshness_end"}

@@ -1,16 +1,21 @@
-"""Review drafts, seen and decided by the household that bought: list, read, edit, approve, skip, poster."""
+"""Review drafts, seen and decided by the household that bought: list, read, edit, approve, skip,
+poster; and the fridge's upload of the approved review's video (`PUT .../video`)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from freshtap.contract import Money
 from freshtap.media.errors import MediaError
-from freshtap.media.poster import PosterSpec, render_poster
+from freshtap.media.poster import render_poster
 from freshtap.server.api.deps import CurrentHousehold, OwnedReviewDraft, ServicesDep
+from freshtap.server.api.middleware import RouteBodyLimit
+from freshtap.server.api.review_media_schemas import ReviewMediaPublic
 from freshtap.server.api.review_schemas import (
     ConsentPublic,
     DisclosurePublic,
@@ -25,10 +30,25 @@ from freshtap.server.api.review_schemas import (
 )
 from freshtap.server.container import Services
 from freshtap.server.domain.errors import DomainError
-from freshtap.server.domain.review_drafts import fact_chips
-from freshtap.server.services.reviews import DraftEdit, ReviewView
+from freshtap.server.services.review_media import MediaTooLarge, StoredMedia
+from freshtap.server.services.reviews import DraftEdit, ReviewView, poster_spec
+from freshtap.server.social.video_probe import VideoRejected
+from freshtap.settings import Settings
 
 router = APIRouter(tags=["reviews"])
+
+VIDEO_PATH = re.compile(r"/api/v1/review-drafts/[A-Za-z0-9_-]{1,40}/video")
+
+
+def body_limits(settings: Settings) -> list[RouteBodyLimit]:
+    """The video upload may send up to `reviews.video_max_bytes` (the app's default cap is 256 KiB)."""
+    return [("PUT", VIDEO_PATH, settings.reviews.video_max_bytes)]
+
+
+class VideoInvalid(DomainError):
+    status = 422
+    title = "Not a review video"
+    type_slug = "invalid-video"
 
 
 class MediaUnavailable(DomainError):
@@ -160,19 +180,69 @@ async def poster(
     """The review poster (PNG): product, review text, measured facts, disclosure and the QR code of the link."""
     view = await run_in_threadpool(services.reviews.get_for, draft.household_id, draft.id)
     lang = language or view.draft.approved_language or "zh"
-    disclosure = view.disclosures[lang]  # type: ignore[index]
-    spec = PosterSpec(
-        product_name=view.product.name,
-        review=view.draft.approved_text
-        if view.draft.approved_language == lang and view.draft.approved_text
-        else view.texts[lang],  # type: ignore[index]
-        referral_url=referral_url(services, view.draft.referral_code),
-        facts=fact_chips(view.facts, lang),  # type: ignore[arg-type]
-        disclosure=disclosure.label or None,
-        qr_caption="扫码购买 · Scan to buy",
-    )
+    spec = poster_spec(view, lang, referral_url(services, view.draft.referral_code))  # type: ignore[arg-type]
     try:
         png = await run_in_threadpool(render_poster, spec)
     except MediaError as exc:
         raise MediaUnavailable(f"the poster could not be made: {exc}") from None
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+def media_public(media: StoredMedia, services: Services) -> ReviewMediaPublic:
+    public_url = services.settings.resolved_public_url.rstrip("/")
+    return ReviewMediaPublic(
+        media_id=media.media_id,
+        draft_id=media.draft_id,
+        kind=media.kind,
+        content_type=media.content_type,
+        size_bytes=media.size_bytes,
+        sha256=media.sha256,
+        width=media.width,
+        height=media.height,
+        duration_s=media.duration_s,
+        created_at=media.created_at,
+        url=f"{public_url}/review-media/{media.media_id}",
+    )
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The request body, read chunk by chunk into a buffer that never grows past `limit`."""
+    buffer = bytearray()
+    try:
+        async for chunk in request.stream():
+            if len(buffer) + len(chunk) > limit:
+                raise MediaTooLarge(f"review videos are limited to {limit} bytes")
+            buffer += chunk
+    except ClientDisconnect:  # the size cap cut the body off (or the fridge went away)
+        raise MediaTooLarge(f"review videos are limited to {limit} bytes") from None
+    return bytes(buffer)
+
+
+@router.put(
+    "/api/v1/review-drafts/{draft_id}/video",
+    status_code=201,
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "video/webm": {"schema": {"type": "string", "format": "binary"}},
+        "video/mp4": {"schema": {"type": "string", "format": "binary"}},
+    }}},
+    responses={200: {"description": "the same video was uploaded before"}, 409: {}, 413: {}, 415: {}, 422: {}},
+)
+async def upload_video(
+    draft: OwnedReviewDraft, request: Request, response: Response, services: ServicesDep
+) -> ReviewMediaPublic:
+    """The fridge's video of an approved review (`video/webm` or `video/mp4`, 720x1280, 8-15 s, at most
+    `FRESHTAP_REVIEWS__VIDEO_MAX_BYTES`). 201 when stored, 200 when this same file was stored before
+    (409 for another file, or before the owner approved). It joins the review's posts still waiting."""
+    media = services.review_media
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = request.headers.get("content-length")
+    media.check_upload(content_type, int(declared) if declared and declared.isdigit() else None)
+    await run_in_threadpool(media.draft_for_upload, draft.household_id, draft.id)
+    data = await _bounded_body(request, media.max_video_bytes)
+    try:
+        stored, created = await run_in_threadpool(media.put_video, draft.household_id, draft.id, data, content_type)
+    except VideoRejected as exc:
+        raise VideoInvalid(str(exc)) from None
+    if not created:
+        response.status_code = 200
+    return media_public(stored, services)

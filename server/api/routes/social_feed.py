@@ -1,7 +1,10 @@
 """Pages of the social channels that live on this server (HTML, outside the JSON API).
 
 - `/feed`: what the local sink posted, newest first: the embedded default's stand-in for a public
-  social timeline. It shows only posts, which the owners approved for publication; nothing else.
+  social timeline. It shows only posts, which the owners approved for publication; nothing else,
+  each with its poster and, once the fridge sent it, its video.
+- `/review-media/{media_id}`: a poster or video of an approved review (what the feed, the webhook's
+  `url`s and the platforms fetch). Its id is random; media of a draft not approved is not served.
 - `/share/{token}`: a post handed to the owner's phone (a Douyin share, a Xiaohongshu package),
   with a QR code; `/share/{token}/package.zip` (text and media) and `/share/{token}/media/{id}`.
   The random token is the only credential, as for `/pay/confirm/{token}`: it reaches the owner
@@ -25,6 +28,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
 from freshtap.server.api.deps import ServicesDep
+from freshtap.server.store.review_media_models import ReviewMedia
+from freshtap.server.store.social_models import ReviewDraft
 from freshtap.server.store.social_outbox_models import SocialHandoff, SocialLocalPost
 
 router = APIRouter(tags=["social"], include_in_schema=False)
@@ -33,6 +38,7 @@ _CSS = (
     "body{font-family:system-ui,'WenQuanYi Micro Hei',sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem}"
     "article{border-bottom:1px solid #ddd;padding:1rem 0}.text{white-space:pre-wrap}"
     "time{color:#666;font-size:.85rem}img.qr{width:14rem;height:14rem}"
+    ".media{display:flex;gap:.5rem;flex-wrap:wrap}.media img,.media video{width:16rem;max-width:100%;height:auto}"
 )
 _SUFFIX = {"poster": "png", "video_webm": "webm", "video_mp4": "mp4"}
 
@@ -73,11 +79,36 @@ def feed(services: ServicesDep) -> HTMLResponse:
     items = "".join(
         f"<article id='{escape(p.id)}' lang='{escape(p.language)}'>"
         f"<time datetime='{p.posted_at.isoformat()}'>{p.posted_at:%Y-%m-%d %H:%M} UTC</time>"
-        f"<p class='text'>{escape(p.text)}</p>"
+        f"<p class='text'>{escape(p.text)}</p>{_media_html(p.media)}"
         f"<p><a href='{escape(p.link)}' rel='nofollow noopener'>{escape(p.link)}</a></p></article>"
         for p in posts
     )
     return _page("freshtap feed", items)
+
+
+def _media_html(media: list[dict[str, str]]) -> str:
+    parts = []
+    for m in media:
+        src = f"/review-media/{escape(m['media_id'])}"
+        if m["kind"] == "poster":
+            parts.append(f"<img class='poster' src='{src}' alt='Review poster'>")
+        elif m["kind"].startswith("video"):
+            parts.append(
+                f"<video class='video' controls muted playsinline preload='metadata'>"
+                f"<source src='{src}' type='{escape(m['content_type'])}'></video>"
+            )
+    return f"<div class='media'>{''.join(parts)}</div>" if parts else ""
+
+
+@router.get("/review-media/{media_id}")
+def review_media(media_id: MediaId, services: ServicesDep) -> Response:
+    with services.sessions() as session:
+        row = session.get(ReviewMedia, media_id)
+        draft = session.get(ReviewDraft, row.draft_id) if row is not None else None
+        if row is None or draft is None or draft.status != "approved":
+            return _page("Not found", "<p>No such media.</p>", 404)
+        data, content_type = bytes(row.data), row.content_type
+    return Response(data, media_type=content_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _handoff(services: ServicesDep, token: str) -> SocialHandoff | None:

@@ -49,6 +49,9 @@ class ChannelLimits:
     max_videos: int = 0
     hashtags: bool = True
     """Whether `#tag` is allowed in the text (Weibo's share API refuses "#话题#")."""
+    waits_for_video: bool = False
+    """Whether a post here waits (up to `PostContent.video_until`) for the fridge's video: channels
+    where the video is the post (Douyin, a Xiaohongshu note, the local feed)."""
 
 
 @dataclass(frozen=True)

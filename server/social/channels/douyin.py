@@ -57,7 +57,8 @@ def share_signature(nonce_str: str, ticket: str, timestamp: str) -> str:
 
 class DouyinChannel:
     name = "douyin"
-    limits = ChannelLimits(max_length=1000, counting="code points", max_images=1, max_videos=1)
+    limits = ChannelLimits(max_length=1000, counting="code points", max_images=1, max_videos=1,
+                           waits_for_video=True)
 
     def __init__(
         self,

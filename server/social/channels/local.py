@@ -7,6 +7,7 @@ unique column, so a second publish of the same approval returns the first post.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -24,7 +25,8 @@ __all__ = ["LocalSinkChannel"]
 
 class LocalSinkChannel:
     name = "local"
-    limits = ChannelLimits(max_length=2000, counting="code points", max_images=4, max_videos=1)
+    limits = ChannelLimits(max_length=2000, counting="code points", max_images=4, max_videos=1,
+                           waits_for_video=True)
 
     def __init__(self, sessions: Callable[[], Session], clock: Clock, public_url: str) -> None:
         self._sessions = sessions
@@ -32,7 +34,9 @@ class LocalSinkChannel:
         self._public_url = public_url.rstrip("/")
 
     def format(self, post: PostContent) -> FormattedPost:
-        return compose(post, self.name, self.limits, code_points)
+        formatted = compose(post, self.name, self.limits, code_points)
+        # The feed shows the poster and, once the fridge sent it, the video beside it.
+        return replace(formatted, media=post.media[: self.limits.max_images + self.limits.max_videos])
 
     def publish(self, formatted: FormattedPost, dedup_key: str) -> PublishResult:
         with self._sessions() as session:

@@ -40,7 +40,9 @@ def build_channels(
         "xiaohongshu": XiaohongshuChannel(sessions, clock, public),
     }
     if config.webhook.url and config.webhook.secret is not None:
-        channels["webhook"] = WebhookChannel(config.webhook.url, config.webhook.secret.get_secret_value(), client)
+        channels["webhook"] = WebhookChannel(
+            config.webhook.url, config.webhook.secret.get_secret_value(), client, public_url=public
+        )
     if config.mastodon.base_url and config.mastodon.access_token is not None:
         channels["mastodon"] = MastodonChannel(
             config.mastodon.base_url,

@@ -7,7 +7,9 @@ Signing follows Stripe's scheme (docs.stripe.com/webhooks, "Verify signatures ma
 The receiver recomputes the HMAC over the exact bytes it received, compares in constant time and
 refuses a timestamp older than its tolerance (a replay). The de-duplication key travels as
 `Idempotency-Key` and as the body's `id`; a receiver that saw it before answers 2xx again and must
-not act twice (`{"duplicate": true}` in its answer is reported as such).
+not act twice (`{"duplicate": true}` in its answer is reported as such). Each of `media` (the
+poster, and the video when the fridge sent it before the post went out) carries the `url` it can be
+fetched from (`<public url>/review-media/<media_id>`, served once the review is approved).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 
@@ -57,15 +60,23 @@ class WebhookChannel:
     limits = ChannelLimits(max_length=10_000, counting="code points", max_images=4, max_videos=1)
 
     def __init__(
-        self, url: str, secret: str, client: httpx.Client, wall_time: Callable[[], float] = time.time
+        self,
+        url: str,
+        secret: str,
+        client: httpx.Client,
+        wall_time: Callable[[], float] = time.time,
+        public_url: str = "",
     ) -> None:
+        self._public_url = public_url.rstrip("/")
         self._url = url
         self._secret = secret
         self._client = client
         self._wall_time = wall_time
 
     def format(self, post: PostContent) -> FormattedPost:
-        return compose(post, self.name, self.limits, code_points)
+        formatted = compose(post, self.name, self.limits, code_points)
+        # The receiver gets every file of the post (the poster and the video), each with its URL.
+        return replace(formatted, media=post.media[: self.limits.max_images + self.limits.max_videos])
 
     def publish(self, formatted: FormattedPost, dedup_key: str) -> PublishResult:
         body = json.dumps(
@@ -79,7 +90,8 @@ class WebhookChannel:
                 "text": formatted.text,
                 "link": formatted.link,
                 "disclosure_label": formatted.disclosure_label,
-                "media": [{"kind": m.kind, "media_id": m.media_id, "content_type": m.content_type}
+                "media": [{"kind": m.kind, "media_id": m.media_id, "content_type": m.content_type,
+                           "url": f"{self._public_url}/review-media/{m.media_id}"}
                           for m in formatted.media],
             },
             ensure_ascii=False,

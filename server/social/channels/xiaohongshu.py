@@ -28,7 +28,8 @@ _TITLE_MAX = 20
 
 class XiaohongshuChannel:
     name = "xiaohongshu"
-    limits = ChannelLimits(max_length=1000, counting="code points", max_images=9, max_videos=1)
+    limits = ChannelLimits(max_length=1000, counting="code points", max_images=9, max_videos=1,
+                           waits_for_video=True)
 
     def __init__(self, sessions: Callable[[], Session], clock: Clock, public_url: str) -> None:
         self._sessions = sessions

@@ -14,6 +14,8 @@ import typer
 from freshtap.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from freshtap.contract import NoticeMessage
     from freshtap.device.agent import AgentConfig
     from freshtap.device.fridge_device import FridgeDevice
@@ -95,6 +97,7 @@ def run(
     from freshtap.device.agent import AgentConfig, FridgeAgent
     from freshtap.device.homeassistant import HomeAssistantBridge, HomeAssistantConfig
     from freshtap.device.outbox import OutboxLimits
+    from freshtap.device.review_video import HttpVideoUploader, ReviewVideos
     from freshtap.device.screen import DoorScreen, ScreenConfig
 
     if clock_source not in ("auto", "system", "firmware"):
@@ -118,6 +121,16 @@ def run(
         },
     )
     device = None
+    # Review videos need the camera (a controller) and the server to send an approved one to.
+    videos = (ReviewVideos(HttpVideoUploader(server_url, password))
+              if firmware_url is not None and server_url is not None else None)
+
+    def on_notice(notice: NoticeMessage) -> None:
+        if screen is not None:
+            screen.on_notice(notice)
+        if videos is not None:
+            videos.on_notice(notice)  # a review_draft notice starts its video, kept on the fridge
+
     if firmware_url is None:
         clock: Clock = SystemClock()
         agent = FridgeAgent(
@@ -134,7 +147,8 @@ def run(
             products=products,
             telemetry_every=telemetry_every,
             on_connection=lambda state: screen.on_connection(state) if screen is not None else None,
-            on_notice=lambda notice: screen.on_notice(notice) if screen is not None else None,
+            on_notice=on_notice,
+            on_frame=videos.on_frame if videos is not None else None,
             # the door screen and Home Assistant hear at once what the device measured and changed
             on_telemetry=lambda temps, door: [p.record_telemetry(temps, door) for p in (screen, bridge) if p],
             on_inventory=lambda: [p.refresh() for p in (screen, bridge) if p],
@@ -143,10 +157,12 @@ def run(
     if screen_port is not None:
         screen = DoorScreen(agent, clock, ScreenConfig(
             port=screen_port, server_url=server_url, password=password, state_dir=state_dir / fridge_id
-        ))
+        ), review_decisions=videos)
     bridge = None if ha_mqtt_url is None else HomeAssistantBridge(
         agent, clock, HomeAssistantConfig(mqtt_url=ha_mqtt_url, username=ha_username, password=ha_password)
     )
+    if videos is not None:
+        videos.start()
     if device is not None:
         device.start()
         typer.echo(f"fridge {fridge_id}: controller {firmware_url}, broker {mqtt_url}")
@@ -172,6 +188,8 @@ def run(
         device.stop()
     else:
         agent.stop()
+    if videos is not None:
+        videos.stop()
     if emulated is not None:
         emulated.stop()
 
@@ -196,6 +214,7 @@ def _fridge_device(
     telemetry_every: float,
     on_connection: Callable[[ConnectionState], None],
     on_notice: Callable[[NoticeMessage], None],
+    on_frame: Callable[[str, bytes, frozenset[str], datetime], object] | None,
     on_telemetry: Callable[[Mapping[str, float], bool], object],
     on_inventory: Callable[[], object],
 ) -> FridgeDevice:
@@ -211,6 +230,7 @@ def _fridge_device(
         products=ProductDirectory.load(products) if products is not None else None,
         on_connection=on_connection,
         on_notice=on_notice,
+        on_frame=on_frame,
         on_telemetry=on_telemetry,
         on_inventory=on_inventory,
     )

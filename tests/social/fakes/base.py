@@ -10,6 +10,7 @@ client with a shorter one).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +41,36 @@ class Request:
 
     def form(self) -> dict[str, str]:
         return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+
+    def parts(self) -> dict[str, Part]:
+        """The fields of a multipart/form-data body (RFC 7578), by name."""
+        content_type = self.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data") or "boundary=" not in content_type:
+            return {}
+        boundary = content_type.split("boundary=", 1)[1].split(";")[0].strip('"').encode()
+        found: dict[str, Part] = {}
+        for chunk in self.body.split(b"--" + boundary)[1:]:
+            if chunk.startswith(b"--"):
+                break
+            head, _, value = chunk.lstrip(b"\r\n").partition(b"\r\n\r\n")
+            name = re.search(rb'name="([^"]*)"', head)
+            if name is None:
+                continue
+            filename = re.search(rb'filename="([^"]*)"', head)
+            kind = re.search(rb"content-type:\s*([^\r\n]+)", head, re.IGNORECASE)
+            found[name.group(1).decode()] = Part(
+                filename.group(1).decode() if filename else None,
+                kind.group(1).decode().strip() if kind else None,
+                value[:-2] if value.endswith(b"\r\n") else value,
+            )
+        return found
+
+
+@dataclass
+class Part:
+    filename: str | None
+    content_type: str | None
+    data: bytes
 
 
 @dataclass

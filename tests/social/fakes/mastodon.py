@@ -4,6 +4,9 @@ As docs.joinmastodon.org describes: Bearer token auth (401 `{"error": "The acces
 invalid"}`), the 500-character limit with URLs counted as 23 (422 `{"error": "Validation failed:
 Text character limit of 500 exceeded"}`), and `Idempotency-Key`: the same key returns the first
 status (`duplicates` counts such replays, so a test sees a second attempt that posted nothing).
+Media (methods/media): multipart `file` (image or video, 422 otherwise) and `description`; a
+video is processed asynchronously (202, then `GET /api/v1/media/:id` is 206 until it is ready), and
+a status takes either up to 4 images or 1 video (422 when mixed).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class FakeMastodon(FakePlatform):
         self.by_key: dict[str, str] = {}
         self.duplicates = 0
         self.media: dict[str, dict[str, Any]] = {}
+        self.media_bytes: dict[str, bytes] = {}
         self._ids = itertools.count(1000)
         self._media_polls: dict[str, int] = {}
 
@@ -32,10 +36,17 @@ class FakeMastodon(FakePlatform):
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return Answer(401, {"error": "The access token is invalid"})
         if request.method == "POST" and request.path == "/api/v2/media":
+            upload = request.parts().get("file")
+            if upload is None or not (upload.content_type or "").startswith(("image/", "video/")):
+                return Answer(422, {"error": "Validation failed: File content type is invalid"})
             media_id = str(next(self._ids))
-            ready = not self.media_async
-            self.media[media_id] = {"id": media_id, "type": "image", "size": len(request.body),
+            kind = "video" if upload.content_type and upload.content_type.startswith("video/") else "image"
+            ready = not self.media_async and kind == "image"
+            self.media[media_id] = {"id": media_id, "type": kind, "size": len(upload.data),
+                                    "mime": upload.content_type,
+                                    "description": request.parts().get("description", upload).data.decode(),
                                     "url": f"{self.url}/media/{media_id}" if ready else None}
+            self.media_bytes[media_id] = upload.data
             self._media_polls[media_id] = 0
             return Answer(200 if ready else 202, self.media[media_id])
         if request.method == "GET" and request.path.startswith("/api/v1/media/"):
@@ -59,6 +70,10 @@ class FakeMastodon(FakePlatform):
             for media_id in body.get("media_ids", []):
                 if media_id not in self.media:
                     return Answer(422, {"error": "Validation failed: media not found"})
+            kinds = [self.media[m]["type"] for m in body.get("media_ids", [])]
+            if "video" in kinds and len(kinds) > 1:
+                return Answer(422, {"error": "Validation failed: Cannot attach a video to a post that already "
+                                             "contains images"})
             status_id = str(next(self._ids))
             status = {"id": status_id, "content": text, "url": f"{self.url}/@freshtap/{status_id}",
                       "visibility": body.get("visibility"), "language": body.get("language"),

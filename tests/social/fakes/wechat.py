@@ -4,7 +4,8 @@
 /cgi-bin/material/add_material?type=image` (multipart `media` -> media_id), `POST /cgi-bin/draft/add`
 (articles -> media_id; thumb_media_id must be a known material, 40007 otherwise), `POST
 /cgi-bin/freepublish/submit` (media_id -> publish_id), `POST /cgi-bin/freepublish/batchget`
-(what was published). Errors as `{"errcode": N, "errmsg": ...}` with HTTP 200: 40001 for an
+(what was published). `add_material` takes the multipart field `media` (type=image: bmp, png,
+jpeg, jpg or gif, at most 10 MB; 40005/40009 otherwise) and keeps it in `material_bytes`. Errors as `{"errcode": N, "errmsg": ...}` with HTTP 200: 40001 for an
 invalid access_token. `expire_tokens()` makes every token invalid, as WeChat does on a refresh.
 """
 
@@ -23,6 +24,7 @@ class FakeWechat(FakePlatform):
         self.app_id, self.secret = app_id, secret
         self.tokens: set[str] = set()
         self.materials: set[str] = set()
+        self.material_bytes: dict[str, bytes] = {}
         self.drafts: dict[str, list[dict[str, Any]]] = {}
         self.published: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -40,8 +42,16 @@ class FakeWechat(FakePlatform):
         if request.query.get("access_token") not in self.tokens:
             return Answer(200, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
         if request.path == "/cgi-bin/material/add_material":
+            upload = request.parts().get("media")
+            if request.query.get("type") != "image" or upload is None:
+                return Answer(200, {"errcode": 40004, "errmsg": "invalid media type"})
+            if upload.content_type not in ("image/png", "image/jpeg", "image/gif", "image/bmp"):
+                return Answer(200, {"errcode": 40005, "errmsg": "invalid file type"})
+            if len(upload.data) > 10 * 1024 * 1024:
+                return Answer(200, {"errcode": 40009, "errmsg": "invalid image size"})
             media_id = f"thumb-{next(self._ids)}"
             self.materials.add(media_id)
+            self.material_bytes[media_id] = upload.data
             return Answer(200, {"media_id": media_id, "url": f"{self.url}/mmbiz/{media_id}"})
         if request.path == "/cgi-bin/draft/add":
             articles = request.json().get("articles", [])

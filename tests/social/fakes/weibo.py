@@ -2,7 +2,8 @@
 
 Checks the access_token (21332 "expired_token" otherwise), `rip`, the 140 汉字 limit (20012
 "Text too long"), the rule that the text must contain a URL and no "#话题#", and Weibo's refusal
-of the same text twice in a row (20019 "repeat content!"), which is what makes a retry safe.
+of the same text twice in a row (20019 "repeat content!"), which is what makes a retry safe. A
+`pic` (multipart) must be JPEG, GIF or PNG under 5 MB (20006/20005 otherwise); it is kept in `pics`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class FakeWeibo(FakePlatform):
         super().__init__()
         self.token = token
         self.statuses: list[dict[str, Any]] = []
+        self.pics: list[bytes] = []
         self.repeats = 0
         self._ids = itertools.count(4_900_000_000_000_000)
 
@@ -30,10 +32,17 @@ class FakeWeibo(FakePlatform):
         if request.path != "/2/statuses/share.json" or request.method != "POST":
             return self._error(404, 10014, "Request api not found!")
         content_type = request.headers.get("content-type", "")
+        pic = None
         if content_type.startswith("multipart/form-data"):
             fields = _multipart_fields(request.body, content_type)
+            pic = request.parts().get("pic")
         else:
             fields = request.form()
+        if pic is not None:
+            if pic.content_type not in ("image/jpeg", "image/gif", "image/png"):
+                return self._error(400, 20005, "Unsupported image type, only suport JPG, GIF, PNG!")
+            if len(pic.data) >= 5 * 1024 * 1024:
+                return self._error(400, 20006, "Image size too large.")
         if fields.get("access_token") != self.token:
             return self._error(401, 21332, "expired_token")
         if not fields.get("rip"):
@@ -50,6 +59,8 @@ class FakeWeibo(FakePlatform):
         status = {"id": int(idstr), "idstr": idstr, "mid": idstr, "text": text,
                   "created_at": "Sat Dec 05 21:00:00 +0800 2026", "has_pic": "pic" in fields}
         self.statuses.append(status)
+        if pic is not None:
+            self.pics.append(pic.data)
         return Answer(200, status)
 
 
