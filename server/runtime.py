@@ -187,7 +187,7 @@ class ServerRuntime:
                 continue
             try:
                 services.ingest.refresh_due()
-                services.orders.reconcile_pending(self.clock.now() - timedelta(minutes=2))
+                services.orders.reconcile_pending(self.clock.now() - self._pending_grace())
                 prune_expired(services.sessions, self.clock.now(), services.settings)
             except Exception:
                 log.exception("scheduler tick failed")
@@ -196,6 +196,14 @@ class ServerRuntime:
                 services.rewards.grant_due()
             except Exception:
                 log.exception("review drafts and referral rewards failed this tick")
+
+    def _pending_grace(self) -> timedelta:
+        """How long an order may stay pending before recovery asks the provider: two simulated minutes,
+        but never less than two real seconds, so that an accelerated clock (the demo runs a month in
+        half a minute) does not take a tap still in flight for one that crashed."""
+        real_per_simulated = self.clock.real_seconds(1.0)
+        floor = 2.0 / real_per_simulated if real_per_simulated > 0 else 0.0
+        return timedelta(seconds=max(120.0, floor))
 
     def stop(self) -> None:
         self._stopping.set()

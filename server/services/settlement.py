@@ -287,6 +287,13 @@ class Settlement:
                 log.warning("order %s: recovery deferred (%s)", order.id, exc)
         return touched
 
+    def _provider_age(self, since: datetime, now: datetime) -> timedelta:
+        """How long ago `since` was by the provider's clock, the wall clock: its idempotency keys expire
+        in real time, also while this server runs on an accelerated clock (the demo, the simulator)."""
+        simulated = now - since
+        real = self._clock.real_seconds(simulated.total_seconds())
+        return timedelta(seconds=real) if real > 0 else simulated
+
     def _reconcile_one(self, order: Order, payment: OrderPayment | None, older_than: datetime, now: datetime) -> int:
         created = aware(order.created_at)
         state = order.payment_state
@@ -298,7 +305,7 @@ class Settlement:
         if state == "pending":
             if created > older_than:
                 return 0
-            if now - created > RECHARGE_HORIZON:
+            if self._provider_age(created, now) > RECHARGE_HORIZON:
                 log.warning(
                     "order %s has been pending since %s: needs an operator, not charged again", order.id, created
                 )

@@ -25,6 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlmodel import Session, col, func, select
 
+from freshtap.cli.demo_kitchen import KitchenFridge, start_kitchen_fridge
 from freshtap.cli.server import port_or_free
 from freshtap.clock import AcceleratedClock
 from freshtap.server.runtime import ServerRuntime
@@ -140,6 +141,7 @@ def demo(
     duration: Annotated[float | None, typer.Option(min=1, help="Stop after this many real seconds.")] = None,
     summary: Annotated[Path | None, typer.Option(help="Write a JSON object of counts here at the end.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated households.")] = 7,
+    screen_port: Annotated[int, typer.Option(help="The kitchen fridge's door screen (a free port if taken).")] = 8180,
 ) -> None:
     """Run everything on one machine and print the URLs to open."""
     base = Settings()
@@ -167,6 +169,7 @@ def demo(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     fleet: Fleet | None = None
     circle: SocialCircle | None = None
+    kitchen: KitchenFridge | None = None
     try:
         merchant_key = _merchant_setup(runtime)
         sims: list[SimFridge] = []
@@ -176,14 +179,20 @@ def demo(
                 runtime.services.sessions, clock, household_name=f"household {index + 1}", payment_method=method
             )
             sims.append(SimFridge(made.fridge_id, made.username, made.password))
+        sim_state = settings.data_dir / "demo-fleet"
+        shutil.rmtree(sim_state, ignore_errors=True)  # this run's fridges are new: fresh seq files
+        kitchen = start_kitchen_fridge(
+            runtime, clock, settings.data_dir / "demo-kitchen", port_or_free("127.0.0.1", screen_port)
+        )
+        console.print(f"  door screen   {kitchen.screen_url}   (the kitchen fridge: emulated hardware, real device)")
+        console.print(f"  console       {runtime.http_url}/console   (merchant API key: {merchant_key})")
+        console.print(f"  social feed   {runtime.http_url}/feed")
         console.print(f"  HTTP API      {runtime.http_url}/docs   (OpenAPI: {runtime.http_url}/openapi.json)")
         console.print(f"  metrics       {runtime.http_url}/metrics")
         console.print(f"  MQTT broker   {runtime.mqtt_url}")
         first = sims[0]
         console.print(f"  fridge 1      {runtime.http_url}/api/v1/fridges/{first.fridge_id}/offers")
         console.print(f"                (Authorization: Bearer {first.password})")
-        sim_state = settings.data_dir / "demo-fleet"
-        shutil.rmtree(sim_state, ignore_errors=True)  # this run's fridges are new: fresh seq files
         fleet = Fleet(sims, runtime.mqtt_url, runtime.http_url, clock, seed=seed, state_dir=sim_state)
         fleet.start()
         circle = SocialCircle(runtime.http_url, merchant_key, sims, seed=seed)
@@ -204,6 +213,8 @@ def demo(
             )
         if fleet is not None:
             fleet.stop()
+        if kitchen is not None:
+            kitchen.stop()
         counts = summary_counts(runtime)
         runtime.stop()
     console.print("[bold]summary[/] " + ", ".join(f"{k} {v}" for k, v in counts.items()))
