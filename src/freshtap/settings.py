@@ -195,7 +195,7 @@ class BrokerLimitSettings(BaseModel):
     """Messages per second a fridge may publish, on average (a token bucket; the server is exempt)."""
     publish_burst: int = Field(default=10, ge=1)
     """How many messages a fridge may publish at once above its rate (the bucket's size). Small on
-    purpose: the server ingests one message at a time, so a burst delays every other fridge."""
+    purpose: a burst shares the server's ingest with every other fridge."""
     flood_ban_after_seconds: float = Field(default=30.0, ge=0)
     """A fridge over its quota for this long without a break is banned; 0: held back, never banned."""
     connect_window_seconds: float = Field(default=60.0, gt=0)
