@@ -33,6 +33,9 @@ def _gtins(draw: st.DrawFn) -> str:
 
 # The custom `gtin` format of the OpenAPI document: 14 digits with a valid GS1 check digit.
 schemathesis.openapi.format("gtin", _gtins())
+# The review-video upload takes raw bytes: random ones (the route must refuse what is not a video).
+for _video in ("video/webm", "video/mp4"):
+    schemathesis.openapi.media_type(_video, st.binary(max_size=4096))
 
 
 def _operations() -> list[str]:
