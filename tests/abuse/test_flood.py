@@ -60,7 +60,7 @@ def test_a_flooder_is_held_to_its_quota_and_the_others_do_not_notice(
         backend,
         tmp_path,
         database(tmp_path),
-        duration=5.0,
+        duration=3.0,
         limits=limits(),
         flood_rate=300.0,
         mosquitto_binary=binary,

@@ -22,7 +22,7 @@ from tests.server.conftest import Api
 
 # At least 200 generated requests per operation and role (issue 9); fewer on PostgreSQL, where the
 # same code runs and the lane would otherwise take minutes.
-EXAMPLES = {"sqlite": 200, "postgresql": 40}
+EXAMPLES = {"sqlite": 200, "postgresql": 10}
 
 
 @st.composite
