@@ -69,6 +69,7 @@ def test_a_flooder_is_held_to_its_quota_and_the_others_do_not_notice(
 
 
 @pytest.mark.faults
+@pytest.mark.timeout(600)  # two 60-s phases and their drains
 @pytest.mark.parametrize("backend", ["embedded", pytest.param("mosquitto", marks=pytest.mark.services)])
 def test_a_flooder_at_1000_per_second_for_60_s(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     binary = request.getfixturevalue("mosquitto_binary") if backend == "mosquitto" else None
