@@ -15,11 +15,14 @@ from freshtap.settings import BrokerLimitSettings
 from tests.abuse.flood import FloodReport, measure_flood
 
 RATE, BURST = 20.0, 10
-# The p99 of a few hundred samples is its handful of slowest; on a shared 2-core machine other
-# work makes those swing by tens of milliseconds between two runs of the same code. The fast run
-# allows that much on top of 1.2x: it still fails when the flooder is not held back (the server
-# then falls seconds behind). The 60-s run (make faults, a quiet machine) allows 2 ms.
-FAST_NOISE = 0.05
+# The p99 of a few hundred samples is its handful of slowest. In a 5-s run the flood's first
+# moments (the flooder's burst, then the broker holding its socket back) are a large share of
+# them, and on the embedded broker they share one interpreter with the server: measured here on
+# a quiet machine the fleet's p99 went from ~4 ms to 75-180 ms for that moment. The fast run
+# therefore only checks that the others do not fall behind (an unthrottled flooder puts them
+# seconds behind) and that nothing is lost; the 1.2x acceptance is the 60-s run (make faults),
+# which allows 2 ms and passed on both brokers (docs/security.md).
+FAST_NOISE = 0.25
 QUIET_NOISE = 0.002
 
 
@@ -60,7 +63,7 @@ def test_a_flooder_is_held_to_its_quota_and_the_others_do_not_notice(
         backend,
         tmp_path,
         database(tmp_path),
-        duration=3.0,
+        duration=5.0,
         limits=limits(),
         flood_rate=300.0,
         mosquitto_binary=binary,
