@@ -10,7 +10,8 @@
 
 Every choice comes from a `random.Random` seeded by the circle's seed and the household's
 position, drawn in the order the server lists drafts, so the same seed makes the same choices for
-the same drafts.
+the same drafts; except that the circle's first draft is always approved and its first approved
+link always followed, so that even a short run shows the whole social path.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ class SocialCircle:
                 continue
             self._decided.add(draft_id)
             rng = self._rngs[index]
-            if rng.random() >= self._approve_share:
+            first = self.stats.approved == 0
+            if rng.random() >= self._approve_share and not first:
                 if http.post(f"/api/v1/review-drafts/{draft_id}/skip", headers=auth).status_code == 200:
                     self.stats.skipped += 1
                 continue
@@ -147,7 +149,7 @@ class SocialCircle:
             return
         self._followed.add(code)
         rng = self._rngs[referrer]
-        if rng.random() >= self._click_share:
+        if rng.random() >= self._click_share and self.stats.clicks > 0:
             return
         friend = (referrer + 1 + rng.randrange(len(self._households) - 1)) % len(self._households)
         if http.get(f"/r/{code}").status_code == 200:
@@ -159,3 +161,5 @@ class SocialCircle:
         )
         if bought.status_code == 201:
             self.stats.referral_orders += 1
+        elif bought.status_code in (409, 429) or bought.status_code >= 500:
+            self._followed.discard(code)  # a race with the scheduler, a limit, an outage: try again next round
