@@ -1,7 +1,7 @@
 """Review media: the poster drawn at approval and the fridge's uploaded video, per draft and kind.
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0010
 Create Date: 2026-12-05
 Written by hand (only this change's table).
 """
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
